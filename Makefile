@@ -1,0 +1,35 @@
+# Quick start: `make run` (demo on http://127.0.0.1:8000) and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+
+.PHONY: run test lint install clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The demo: SQLite file under instance/, tasks in process, demo accounts (password "demo").
+run: export DEMO_MODE = 1
+run: $(STAMP)
+	$(BIN)/hospital db upgrade
+	$(BIN)/hospital seed-demo
+	PORT=$(PORT) $(BIN)/hospital serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# The suite runs on PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL); without
+# PostgreSQL it falls back to SQLite and says so, unless REQUIRE_SERVICES=1.
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""WeChat Official Account door: webhook, conversation flows, outbound WeChat messages."""

@@ -1,0 +1,1 @@
+"""Core: settings, database, audit trail, outbox, Celery app, field encryption, error types."""

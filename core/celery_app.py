@@ -1,0 +1,35 @@
+"""The Celery application. Configured by the app factory: with REDIS_URL it uses Redis as
+broker; without it (or with CELERY_EAGER) tasks run in process, right where they are sent."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from core.settings import Settings
+
+celery = Celery("hospital")
+
+TASK_MODULES = ["core.tasks", "identity.tasks"]
+
+
+def configure(settings: Settings) -> Celery:
+    celery.conf.update(
+        broker_url=settings.redis_url or "memory://",
+        result_backend=None,
+        task_always_eager=settings.celery_eager,
+        task_eager_propagates=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        timezone="Asia/Shanghai",
+        enable_utc=True,
+        beat_schedule={
+            "relay-outbox": {"task": "core.relay_outbox", "schedule": 10.0},
+            "purge-expired-tokens": {"task": "identity.purge_expired_tokens", "schedule": 3600.0},
+        },
+    )
+    celery.autodiscover_tasks(lambda: [], force=True)
+    for module in TASK_MODULES:
+        __import__(module)
+    return celery

@@ -1,0 +1,99 @@
+"""Settings read from the environment by the app factory, never at import time."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from core.errors import ConfigError
+
+# Used only in demo mode, so that the demo SQLite file stays readable across restarts.
+# Outside demo mode the service refuses to start with these values.
+DEMO_SECRET_KEY = "demo-secret-key-not-for-production"  # noqa: S105 - refused outside demo
+DEMO_DATA_KEY = base64.urlsafe_b64encode(b"demo-data-key-not-for-production").decode()
+
+TRUE_VALUES = {"1", "true", "yes", "on"}
+
+
+def _default_database_url(instance_path: Path) -> str:
+    return f"sqlite:///{instance_path / 'hospital.sqlite3'}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    data_key: bytes
+    demo_mode: bool
+    # Tasks run in process when there is no broker; tests may force it with a broker present.
+    celery_eager: bool
+    api_token_ttl_seconds: int = 12 * 3600
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 15 * 60
+    outbox_max_attempts: int = 12
+    outbox_backoff_base_seconds: float = 5.0
+    outbox_backoff_max_seconds: float = 3600.0
+    outbox_http_timeout_seconds: float = 10.0
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str],
+        instance_path: Path,
+        override: Mapping[str, Any] | None = None,
+    ) -> Settings:
+        override = dict(override or {})
+        demo_mode = _flag(override.pop("DEMO_MODE", environ.get("DEMO_MODE", "")))
+        redis_url = override.pop("REDIS_URL", environ.get("REDIS_URL") or None)
+        secret_key = override.pop("SECRET_KEY", environ.get("SECRET_KEY") or None)
+        data_key_text = override.pop("DATA_KEY", environ.get("DATA_KEY") or None)
+        if not demo_mode:
+            if not secret_key or secret_key == DEMO_SECRET_KEY:
+                raise ConfigError("SECRET_KEY must be set to a private value outside demo mode")
+            if not data_key_text or data_key_text == DEMO_DATA_KEY:
+                raise ConfigError("DATA_KEY must be set to a private key outside demo mode")
+        data_key = decode_data_key(data_key_text or DEMO_DATA_KEY)
+        eager_default = redis_url is None
+        celery_eager = _flag(override.pop("CELERY_EAGER", environ.get("CELERY_EAGER", "")))
+        values: dict[str, Any] = {
+            "database_url": override.pop(
+                "DATABASE_URL",
+                environ.get("DATABASE_URL") or _default_database_url(instance_path),
+            ),
+            "redis_url": redis_url,
+            "secret_key": secret_key or DEMO_SECRET_KEY,
+            "data_key": data_key,
+            "demo_mode": demo_mode,
+            "celery_eager": celery_eager or eager_default,
+        }
+        fields = {f.name for f in dataclasses.fields(cls)}
+        for name, value in override.items():
+            if name.lower() in fields:
+                values[name.lower()] = value
+        return cls(**values)
+
+
+def decode_data_key(text: str) -> bytes:
+    """DATA_KEY is 32 random bytes in URL-safe base64 (`hospital gen-key` prints one)."""
+    try:
+        key = base64.urlsafe_b64decode(text.encode())
+    except ValueError as exc:
+        raise ConfigError("DATA_KEY is not valid base64") from exc
+    if len(key) != 32:
+        raise ConfigError("DATA_KEY must decode to 32 bytes")
+    return key
+
+
+def _flag(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in TRUE_VALUES
+
+
+def environ() -> Mapping[str, str]:
+    return os.environ

@@ -1,0 +1,1 @@
+"""Follow-up: chronic diagnoses, return visits, red-flag triage, family-doctor contracts, hand-off."""

@@ -1,0 +1,1 @@
+"""Identity: accounts and roles, institutions, patients, practitioners, verification."""

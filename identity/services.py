@@ -1,0 +1,174 @@
+"""Account services: creation, password sign-in with lock-out, API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.audit import Actor
+from core.db import utcnow
+from core.errors import AccountLocked, AuthenticationFailed, ValidationFailed
+from identity.models import Account, ApiToken, Institution, Role
+
+_hasher = PasswordHasher()
+# Verifying against this when the username is unknown keeps the timing of both answers alike.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def actor_of(account: Account) -> Actor:
+    return Actor(account.id, account.role.value)
+
+
+def create_institution(session: Session, code: str, name: str) -> Institution:
+    institution = Institution(code=code, name=name)
+    session.add(institution)
+    session.flush()
+    audit.record(session, Actor.system(), "institution.create", "institution", institution.id)
+    return institution
+
+
+def create_account(
+    session: Session,
+    *,
+    username: str,
+    password: str | None,
+    role: Role,
+    display_name: str,
+    institution: Institution | None = None,
+    actor: Actor | None = None,
+) -> Account:
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise ValidationFailed("用户名不能为空，且不超过64个字符")
+    if session.scalar(select(Account.id).where(Account.username == username)) is not None:
+        raise ValidationFailed("用户名已被使用")
+    account = Account(
+        username=username,
+        password_hash=hash_password(password) if password else None,
+        role=role,
+        display_name=display_name,
+        institution_id=institution.id if institution else None,
+        is_active=True,
+        failed_logins=0,
+    )
+    session.add(account)
+    session.flush()
+    audit.record(
+        session,
+        actor or Actor.system(),
+        "account.create",
+        "account",
+        account.id,
+        {"role": role.value},
+    )
+    return account
+
+
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    max_failures: int,
+    lockout_seconds: int,
+) -> Account:
+    """Check a password. After `max_failures` wrong passwords in a row the account is locked
+    for `lockout_seconds`, and even the right password is refused until then.
+
+    The failure count is a state change the caller must commit even though sign-in failed."""
+    account = session.scalar(
+        select(Account).where(Account.username == username.strip()).with_for_update()
+    )
+    if account is None or account.password_hash is None or not account.is_active:
+        _verify_quietly(_DUMMY_HASH, password)
+        raise AuthenticationFailed()
+    now = utcnow()
+    if account.locked_until is not None and account.locked_until > now:
+        raise AccountLocked(retry_after=int((account.locked_until - now).total_seconds()) + 1)
+    if not _verify_quietly(account.password_hash, password):
+        account.failed_logins += 1
+        if account.failed_logins >= max_failures:
+            account.locked_until = now + dt.timedelta(seconds=lockout_seconds)
+            account.failed_logins = 0
+            session.flush()
+            audit.record(session, actor_of(account), "account.lock", "account", account.id)
+            raise AccountLocked(retry_after=lockout_seconds)
+        session.flush()
+        raise AuthenticationFailed()
+    account.failed_logins = 0
+    account.locked_until = None
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    session.flush()
+    audit.record(session, actor_of(account), "account.sign_in", "account", account.id)
+    return account
+
+
+def _verify_quietly(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: dt.datetime
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, account: Account, ttl_seconds: int) -> IssuedToken:
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + dt.timedelta(seconds=ttl_seconds)
+    session.add(
+        ApiToken(account_id=account.id, token_hash=_token_digest(token), expires_at=expires_at)
+    )
+    session.flush()
+    return IssuedToken(token, expires_at)
+
+
+def account_for_token(session: Session, token: str) -> Account | None:
+    """The active account a bearer token belongs to, or None if unknown, expired or revoked."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    account = row.account
+    return account if account.is_active else None
+
+
+def revoke_token(session: Session, token: str) -> bool:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    session.flush()
+    return True
+
+
+def purge_expired_tokens(session: Session) -> int:
+    result = session.execute(delete(ApiToken).where(ApiToken.expires_at <= utcnow()))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def account_by_id(session: Session, account_id: int) -> Account | None:
+    return session.get(Account, account_id)
+
+
+def account_by_username(session: Session, username: str) -> Account | None:
+    return session.scalar(select(Account).where(Account.username == username))

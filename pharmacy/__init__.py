@@ -1,0 +1,1 @@
+"""Pharmacy: pharmacies and kiosks, stock, pick-up and delivery, dispensing."""

@@ -1,0 +1,1 @@
+"""Prescriptions: drug catalogue and screening, prescription rules, signing, pharmacist review."""

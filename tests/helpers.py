@@ -1,0 +1,32 @@
+"""Small helpers the tests share: tokens for the API, signing in through the real form."""
+
+from __future__ import annotations
+
+import re
+
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from identity import services
+from identity.models import Account, Role
+from tests import factories
+
+
+def bearer(session: Session, role: Role = Role.patient, account: Account | None = None) -> dict:
+    account = account or factories.account(role)
+    token = services.issue_token(session, account, 3600).token
+    return {"Authorization": f"Bearer {token}"}
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def sign_in(client: FlaskClient, username: str, password: str = factories.PASSWORD) -> object:
+    token = csrf_token(client, "/sign-in")
+    return client.post(
+        "/sign-in", data={"username": username, "password": password, "csrf_token": token}
+    )

@@ -1,0 +1,88 @@
+"""Demo mode: the demo sign-in and seed exist only there; production refuses weak secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.cli import ScriptInfo
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.audit import verify_chain
+from core.errors import ConfigError
+from core.settings import DEMO_DATA_KEY, DEMO_SECRET_KEY, Settings
+from identity.models import Account, Role
+from web.cli import cli
+from web.demo import DEMO_ACCOUNTS
+
+
+def test_demo_sign_in_is_refused_outside_demo_mode(client: FlaskClient, session: Session) -> None:
+    response = client.post("/api/v1/auth/demo", json={"username": "patient"})
+    assert response.status_code == 403
+    assert response.json["code"] == "demo_mode_off"
+
+
+def test_seed_demo_is_refused_outside_demo_mode(app: Flask, session: Session) -> None:
+    result = CliRunner().invoke(cli, ["seed-demo"], obj=ScriptInfo(create_app=lambda: app))
+    assert result.exit_code != 0
+    assert "DEMO_MODE" in result.output
+    assert session.scalar(select(Account).where(Account.username == "admin")) is None
+
+
+def test_seed_demo_then_demo_tokens_for_every_role(make_app: Any, session: Session) -> None:
+    demo = make_app(DEMO_MODE=True)
+    runner = CliRunner()
+    info = ScriptInfo(create_app=lambda: demo)
+    first = runner.invoke(cli, ["seed-demo"], obj=info)
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(cli, ["seed-demo"], obj=info)
+    assert "created" not in second.output  # idempotent
+    client = demo.test_client()
+    for username, role, _ in DEMO_ACCOUNTS:
+        response = client.post("/api/v1/auth/demo", json={"username": username})
+        assert response.status_code == 200, response.json
+        assert response.json["role"] == role.value
+        headers = {"Authorization": f"Bearer {response.json['access_token']}"}
+        assert client.get("/api/v1/auth/whoami", headers=headers).json["username"] == username
+    unknown = client.post("/api/v1/auth/demo", json={"username": "mallory"})
+    assert unknown.json["code"] == "unknown_demo_account"
+    # Staff sign in to their consoles with the published demo password.
+    page_client = demo.test_client()
+    from tests.helpers import sign_in
+
+    assert sign_in(page_client, "doctor", "demo").headers["Location"] == "/doctor"
+    assert verify_chain(session).ok
+    assert {a.role for a in session.scalars(select(Account))} >= set(Role)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"SECRET_KEY": DEMO_SECRET_KEY, "DATA_KEY": "x"},
+        {"SECRET_KEY": "a-private-secret"},
+        {"SECRET_KEY": "a-private-secret", "DATA_KEY": DEMO_DATA_KEY},
+    ],
+)
+def test_refuses_to_start_outside_demo_mode_with_default_secrets(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError):
+        Settings.from_env(env, tmp_path)
+
+
+def test_rejects_a_malformed_data_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="32 bytes"):
+        Settings.from_env({"SECRET_KEY": "s", "DATA_KEY": "c2hvcnQ="}, tmp_path)
+
+
+def test_demo_mode_runs_on_embedded_defaults(tmp_path: Path) -> None:
+    settings = Settings.from_env({"DEMO_MODE": "1"}, tmp_path)
+    assert settings.database_url == f"sqlite:///{tmp_path / 'hospital.sqlite3'}"
+    assert settings.celery_eager
+    assert settings.redis_url is None

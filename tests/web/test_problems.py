@@ -1,0 +1,52 @@
+"""Bad input gets an RFC 9457 problem document on the API and a Chinese page elsewhere,
+and changes nothing."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from identity.models import ApiToken
+
+
+def _assert_problem(response: object, status: int, code: str) -> dict:
+    assert response.status_code == status  # type: ignore[attr-defined]
+    assert response.mimetype == "application/problem+json"  # type: ignore[attr-defined]
+    body = response.json  # type: ignore[attr-defined]
+    assert body["code"] == code
+    assert body["status"] == status
+    assert body["type"].endswith(code)
+    assert body["title"]
+    return body
+
+
+def test_body_that_is_not_json(client: FlaskClient, session: Session) -> None:
+    response = client.post(
+        "/api/v1/auth/token", data="username=x", content_type="application/x-www-form-urlencoded"
+    )
+    _assert_problem(response, 400, "invalid_json")
+
+
+def test_body_that_fails_validation_names_the_fields(client: FlaskClient, session: Session) -> None:
+    tokens_before = session.scalar(select(func.count()).select_from(ApiToken))
+    response = client.post("/api/v1/auth/token", json={"username": "", "extra": 1})
+    body = _assert_problem(response, 422, "validation_error")
+    fields = {error["field"] for error in body["errors"]}
+    assert fields == {"username", "password"}
+    assert session.scalar(select(func.count()).select_from(ApiToken)) == tokens_before
+
+
+def test_unknown_api_path(client: FlaskClient, session: Session) -> None:
+    _assert_problem(client.get("/api/v1/no-such-thing"), 404, "not_found")
+
+
+def test_wrong_method(client: FlaskClient, session: Session) -> None:
+    _assert_problem(client.get("/api/v1/auth/token"), 405, "method_not_allowed")
+
+
+def test_pages_show_errors_in_chinese(client: FlaskClient, session: Session) -> None:
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert "未找到" in response.get_data(as_text=True)

@@ -1,0 +1,1 @@
+"""Web door: the Flask app factory, JSON API, consoles and patient pages."""

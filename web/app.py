@@ -1,0 +1,73 @@
+"""The app factory: settings from the environment, the database, Celery, the doors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import redis
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from core import crypto, runtime
+from core import logging as core_logging
+from core.celery_app import configure as configure_celery
+from core.db import Database, load_models
+from core.settings import Settings
+from web import api, auth, errors, health, session
+from web.consoles import views as consoles
+
+csrf = CSRFProtect()
+
+
+def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
+    instance_path = os.environ.get("INSTANCE_PATH") or str(Path.cwd() / "instance")
+    app = Flask(__name__, instance_path=instance_path)
+    settings = Settings.from_env(os.environ, Path(instance_path), config_override)
+    if settings.database_url.startswith("sqlite"):
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
+
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # The demo runs on plain http://127.0.0.1; everywhere else cookies need HTTPS.
+        SESSION_COOKIE_SECURE=not settings.demo_mode,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=not settings.demo_mode,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        JSON_AS_ASCII=False,
+        WTF_CSRF_TIME_LIMIT=8 * 3600,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if config_override and config_override.get("TESTING"):
+        app.config["TESTING"] = True
+
+    core_logging.install()
+    crypto.configure(settings.data_key)
+    load_models()
+    database = Database(settings.database_url)
+    redis_client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+    runtime.install(runtime.Runtime(settings, database, redis_client))
+    configure_celery(settings)
+
+    app.extensions["hospital.settings"] = settings
+    app.extensions["hospital.db"] = database
+
+    session.init_app(app)
+    errors.init_app(app)
+    auth.init_app(app)
+    csrf.init_app(app)
+
+    exempt: list[object] = []
+    api.register(app, exempt)
+    app.register_blueprint(health.bp)
+    exempt.append(health.bp)
+    app.register_blueprint(consoles.bp)
+    for blueprint in exempt:
+        # Bearer tokens are not ambient credentials: the API needs no CSRF token.
+        csrf.exempt(blueprint)
+    return app

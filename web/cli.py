@@ -1,0 +1,173 @@
+"""The `hospital` command: database, demo data, serving, workers and audit checks."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import sys
+import threading
+import time
+from typing import Any
+
+import click
+from alembic import command as alembic_command
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from core import audit, runtime
+from migrations import alembic_config
+from web.app import create_app
+
+
+def _app() -> Flask:
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_app, add_version_option=False)
+def cli() -> None:
+    """互联网医院 service."""
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command()
+@with_appcontext
+def upgrade() -> None:
+    """Apply every migration (creates the SQLite file in demo mode)."""
+    alembic_command.upgrade(alembic_config(runtime.current().settings.database_url), "head")
+    click.echo("database is at the latest revision")
+
+
+@db.command()
+@with_appcontext
+def check() -> None:
+    """Fail if the models and the migrations disagree."""
+    alembic_command.check(alembic_config(runtime.current().settings.database_url))
+
+
+@cli.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Create the demo institution and accounts (demo mode only)."""
+    from web import demo
+
+    if not runtime.current().settings.demo_mode:
+        raise click.ClickException("seed-demo runs only with DEMO_MODE=1")
+    with runtime.current().database.transaction() as session:
+        created = demo.seed(session)
+    for line in created:
+        click.echo(f"created {line}")
+    click.echo("demo data ready: accounts patient, doctor, pharmacist, kiosk, familydoctor, admin")
+    click.echo(f"password for all: {demo.DEMO_PASSWORD}")
+
+
+@cli.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Walk the hash chain; name the first broken link (exit status 1)."""
+    with runtime.current().database.transaction() as session:
+        report = audit.verify_chain(session)
+    if report.ok:
+        click.echo(f"audit chain intact: {report.checked} events")
+        return
+    click.echo(
+        f"audit chain BROKEN at event {report.broken_at}: {report.reason} "
+        f"({report.checked} events before it are intact)",
+        err=True,
+    )
+    sys.exit(1)
+
+
+@cli.command("gen-key")
+def gen_key() -> None:
+    """Print a fresh DATA_KEY (32 random bytes, URL-safe base64)."""
+    click.echo(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "8000")))
+@click.option("--workers", type=int, default=1, show_default=True)
+@click.option("--threads", type=int, default=4, show_default=True)
+@with_appcontext
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the app with gunicorn (PORT overrides the port)."""
+    from gunicorn.app.base import BaseApplication
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    eager = runtime.current().settings.celery_eager
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("accesslog", "-")
+            if eager:
+                self.cfg.set("post_worker_init", _start_in_process_relay)
+
+        def load(self) -> Any:
+            return app
+
+    click.echo(f"serving on http://{host}:{port}")
+    Server().run()
+
+
+def _start_in_process_relay(_worker: Any) -> None:
+    """Without a broker there is no beat: retry due outbox messages from a thread instead."""
+    from core.tasks import relay_outbox
+
+    def loop() -> None:
+        while True:
+            time.sleep(10)
+            try:
+                relay_outbox()
+            except Exception:  # keep the loop alive; the failure is logged by the logger
+                current_logger().exception("in-process outbox relay failed")
+
+    threading.Thread(target=loop, name="outbox-relay", daemon=True).start()
+
+
+def current_logger() -> Any:
+    import logging
+
+    return logging.getLogger("hospital.relay")
+
+
+def _require_broker() -> None:
+    if runtime.current().settings.redis_url is None:
+        raise click.ClickException("set REDIS_URL: without a broker tasks run in process")
+
+
+@cli.command()
+@click.option("--concurrency", type=int, default=2, show_default=True)
+@with_appcontext
+def worker(concurrency: int) -> None:
+    """Run a Celery worker (needs REDIS_URL)."""
+    from core.celery_app import celery
+
+    _require_broker()
+    celery.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}"])
+
+
+@cli.command()
+@with_appcontext
+def beat() -> None:
+    """Run Celery beat, the scheduler of periodic tasks (needs REDIS_URL)."""
+    from core.celery_app import celery
+
+    _require_broker()
+    celery.start(["beat", "--loglevel=INFO"])
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,93 @@
+"""Errors: RFC 9457 problem documents on the API, Chinese error pages elsewhere."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from core.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE_BASE = "https://errors.hospital.invalid/"
+
+HTTP_CODES = {
+    400: ("bad_request", "请求格式有误"),
+    401: ("unauthorized", "请先登录"),
+    403: ("forbidden", "无权访问"),
+    404: ("not_found", "未找到"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    409: ("conflict", "请求与当前状态冲突"),
+    413: ("payload_too_large", "上传内容过大"),
+    415: ("unsupported_media_type", "不支持的内容类型"),
+    422: ("validation_error", "输入有误"),
+    423: ("locked", "已锁定"),
+    429: ("too_many_requests", "请求过于频繁，请稍后再试"),
+    500: ("internal_error", "服务器内部错误"),
+    503: ("service_unavailable", "服务暂不可用"),
+}
+
+
+class ApiProblem(DomainError):
+    """A problem raised by a door (as opposed to a domain rule)."""
+
+    def __init__(self, status: int, code: str, title: str, detail: str | None = None, **extra: Any):
+        self.status = status
+        self.code = code
+        self.title = title
+        super().__init__(detail or title, **extra)
+
+
+def problem_response(
+    status: int, code: str, title: str, detail: str | None = None, **extra: Any
+) -> Response:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail or title,
+        "instance": request.path,
+    }
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    if status == 423 and "retry_after" in extra:
+        response.headers["Retry-After"] = str(extra["retry_after"])
+    return response
+
+
+def wants_problem_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _page(status: int, title: str, detail: str) -> tuple[str, int]:
+    return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError) -> Response | tuple[str, int]:
+        if wants_problem_json():
+            return problem_response(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        return _page(exc.status, exc.title, exc.detail)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
+        status = exc.code or 500
+        code, title = HTTP_CODES.get(status, ("http_error", exc.name))
+        if wants_problem_json():
+            return problem_response(status, code, title)
+        return _page(status, title, title)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response | tuple[str, int]:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        code, title = HTTP_CODES[500]
+        if wants_problem_json():
+            return problem_response(500, code, title)
+        return _page(500, title, "请稍后重试；如问题持续，请联系医院客服。")

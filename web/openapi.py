@@ -1,0 +1,208 @@
+"""The OpenAPI 3.1 document, built from the API views themselves.
+
+Each API view is declared with `@operation(...)`: its summary, the pydantic model of its body
+(validated here, 422 `validation_error` on failure), its response model and the problem codes
+it may answer with. The document at /api/v1/openapi.json walks the URL map, so an endpoint
+cannot exist without appearing in it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+from flask import Flask, g, request
+from pydantic import BaseModel, ValidationError
+
+from web.errors import ApiProblem
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Operation:
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    problems: tuple[str, ...] = ()
+    public: bool = False
+    description: str = ""
+    extra_responses: dict[str, Any] = field(default_factory=dict)
+
+
+def operation(
+    summary: str,
+    *,
+    tag: str,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    problems: tuple[str, ...] = (),
+    public: bool = False,
+    description: str = "",
+) -> Callable[[F], F]:
+    spec = Operation(summary, tag, body, response, status, problems, public, description)
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            g.openapi_operation = spec
+            return view(*args, **kwargs)
+
+        wrapper.openapi = spec  # type: ignore[attr-defined]
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiProblem(400, "invalid_json", "请求体必须是 JSON 对象")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
+            for err in exc.errors(include_url=False, include_input=False)
+        ]
+        raise ApiProblem(
+            422, "validation_error", "输入有误", "请求内容未通过校验", errors=errors
+        ) from exc
+
+
+def body() -> Any:
+    """The request body, validated against the operation's model. Parsed on first use, so that
+    the view's authorisation runs before anything about the body is said."""
+    if "body" not in g:
+        spec: Operation = g.openapi_operation
+        if spec.body is None:
+            raise RuntimeError("this operation declares no body")
+        g.body = parse_body(spec.body)
+    return g.body
+
+
+_PATH_PARAM = re.compile(r"<(?:(?P<conv>[^:<>]+):)?(?P<name>[^<>]+)>")
+_PARAM_TYPES = {"int": {"type": "integer"}, "string": {"type": "string"}, None: {"type": "string"}}
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem document",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string", "description": "stable machine-readable code"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+}
+
+
+def documented_paths(app: Flask) -> list[str]:
+    return sorted({rule.rule for rule in app.url_map.iter_rules() if _in_document(rule.rule)})
+
+
+def _in_document(path: str) -> bool:
+    return path.startswith("/api/") or path == "/healthz"
+
+
+def build_document(app: Flask) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+    for rule in app.url_map.iter_rules():
+        if not _in_document(rule.rule):
+            continue
+        view = app.view_functions[rule.endpoint]
+        spec: Operation | None = getattr(view, "openapi", None)
+        if spec is None:
+            raise RuntimeError(f"{rule.rule} has no OpenAPI operation")
+        path = _PATH_PARAM.sub(lambda m: "{" + m.group("name") + "}", rule.rule)
+        params = [
+            {
+                "name": m.group("name"),
+                "in": "path",
+                "required": True,
+                "schema": _PARAM_TYPES.get(m.group("conv"), {"type": "string"}),
+            }
+            for m in _PATH_PARAM.finditer(rule.rule)
+        ]
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = _operation_document(
+                spec, rule.endpoint, params, view, schemas
+            )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "互联网医院 API",
+            "version": "1",
+            "description": "Return visits, e-prescriptions, pharmacy fulfilment and follow-up.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _schema_ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in schema.pop("$defs", {}).items():
+        schemas[name] = definition
+    schemas[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _operation_document(
+    spec: Operation,
+    endpoint: str,
+    params: list[dict[str, Any]],
+    view: Callable[..., Any],
+    schemas: dict[str, Any],
+) -> dict[str, Any]:
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    ok: dict[str, Any] = {"description": "OK"}
+    if spec.response is not None:
+        ok["content"] = {"application/json": {"schema": _schema_ref(spec.response, schemas)}}
+    responses: dict[str, Any] = {str(spec.status): ok}
+    roles = getattr(view, "required_roles", None)
+    if not spec.public:
+        responses["401"] = {"description": "未登录或令牌无效", "content": problem}
+    if roles:
+        responses["403"] = {"description": "角色无权访问", "content": problem}
+    if spec.body is not None:
+        responses["422"] = {"description": "输入有误 (validation_error)", "content": problem}
+    if spec.problems:
+        responses["4XX"] = {
+            "description": "Problem codes: " + ", ".join(f"`{c}`" for c in spec.problems),
+            "content": problem,
+        }
+    document: dict[str, Any] = {
+        "operationId": endpoint,
+        "summary": spec.summary,
+        "tags": [spec.tag],
+        "responses": responses,
+    }
+    if spec.description:
+        document["description"] = spec.description
+    if roles:
+        document["description"] = (
+            document.get("description", "") + "\n\nRoles: " + ", ".join(r.value for r in roles)
+        ).strip()
+    if params:
+        document["parameters"] = params
+    if spec.body is not None:
+        document["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _schema_ref(spec.body, schemas)}},
+        }
+    document["security"] = [] if spec.public else [{"bearer": []}]
+    return document
