@@ -9,7 +9,6 @@ from typing import Any, TypeVar, cast
 
 from flask import Flask, g, redirect, request, url_for
 from flask_login import LoginManager, current_user
-from werkzeug.wrappers import Response
 
 from identity import services as identity
 from identity.models import Account, Role
