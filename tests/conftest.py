@@ -232,5 +232,24 @@ def make_app(app: Flask, connection: Connection) -> Iterator[Any]:
     configure(saved.settings)
 
 
+@pytest.fixture
+def scratch_postgres() -> Iterator[str]:
+    """A new, empty PostgreSQL database for tests that need real commits from several
+    connections at once; dropped afterwards."""
+    import uuid
+
+    name = f"scratch_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(normalise_url(BACKEND.pg_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base, _, _ = BACKEND.pg_url.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def is_postgres() -> bool:
     return BACKEND.is_postgres

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect
 
 from core.db import metadata, normalise_url
 from migrations import alembic_config
-from tests.conftest import BACKEND
 
 
 def _upgrade_check_downgrade(url: str) -> None:
@@ -31,21 +28,6 @@ def test_sqlite_from_empty(tmp_path: Path) -> None:
     _upgrade_check_downgrade(f"sqlite:///{tmp_path / 'm.sqlite3'}")
 
 
-@pytest.fixture
-def empty_postgres() -> Iterator[str]:
-    name = f"migrations_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(normalise_url(BACKEND.pg_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base, _, _ = BACKEND.pg_url.rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.mark.postgresql
-def test_postgresql_from_empty(empty_postgres: str) -> None:
-    _upgrade_check_downgrade(empty_postgres)
+def test_postgresql_from_empty(scratch_postgres: str) -> None:
+    _upgrade_check_downgrade(scratch_postgres)
