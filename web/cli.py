@@ -16,12 +16,16 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from core import audit, runtime
+from core.errors import ConfigError
 from migrations import alembic_config
 from web.app import create_app
 
 
 def _app() -> Flask:
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration refused: {exc}") from exc
 
 
 @click.group(cls=FlaskGroup, create_app=_app, add_version_option=False)
@@ -87,7 +91,7 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
-@cli.command("gen-key")
+@cli.command("gen-key", with_appcontext=False)
 def gen_key() -> None:
     """Print a fresh DATA_KEY (32 random bytes, URL-safe base64)."""
     click.echo(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())

@@ -86,3 +86,18 @@ def test_demo_mode_runs_on_embedded_defaults(tmp_path: Path) -> None:
     assert settings.database_url == f"sqlite:///{tmp_path / 'hospital.sqlite3'}"
     assert settings.celery_eager
     assert settings.redis_url is None
+
+
+def test_cli_explains_refused_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("DEMO_MODE", raising=False)
+    result = CliRunner().invoke(cli, ["audit", "verify"])
+    assert result.exit_code == 1
+    assert "configuration refused: SECRET_KEY must be set" in result.output
+
+
+def test_gen_key_needs_no_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    result = CliRunner().invoke(cli, ["gen-key"])
+    assert result.exit_code == 0
+    Settings.from_env({"SECRET_KEY": "s", "DATA_KEY": result.output.strip()}, Path("."))
