@@ -10,6 +10,8 @@ PORT ?= 8000
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	# face_recognition declares the `dlib` sdist; its module comes from dlib-bin above.
+	$(BIN)/pip install --quiet --no-deps -c constraints.txt face-recognition==1.3.0
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -8,14 +8,13 @@ refuses UPDATE, DELETE and TRUNCATE on the table, whatever role the application 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from core.canonical import digest
 from core.db import utcnow
 from core.models import AuditEvent
 
@@ -23,14 +22,6 @@ GENESIS_HASH = "0" * 64
 # An arbitrary constant naming the audit chain's advisory lock.
 AUDIT_LOCK_KEY = 7_420_260_001
 SYSTEM_ROLE = "system"
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def digest(value: Any) -> str:
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
 def _link_hash(event: AuditEvent, prev_hash: str) -> str:

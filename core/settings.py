@@ -39,6 +39,17 @@ class Settings:
     outbox_backoff_base_seconds: float = 5.0
     outbox_backoff_max_seconds: float = 3600.0
     outbox_http_timeout_seconds: float = 10.0
+    # Face matching (identity.face): distance threshold, smallest face, attempts per day.
+    face_match_threshold: float = 0.5
+    face_min_size_px: int = 80
+    face_attempts_per_day: int = 5
+    # How long a practitioner's face check unlocks clinical actions.
+    face_check_ttl_seconds: int = 30 * 60
+    # WeChat mini-program; WECHAT_API_BASE points every WeChat host elsewhere (tests, proxies).
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_timeout_seconds: float = 5.0
 
     @classmethod
     def from_env(
@@ -71,10 +82,14 @@ class Settings:
             "demo_mode": demo_mode,
             "celery_eager": celery_eager or eager_default,
         }
-        fields = {f.name for f in dataclasses.fields(cls)}
-        for name, value in override.items():
-            if name.lower() in fields:
-                values[name.lower()] = value
+        for field in dataclasses.fields(cls):
+            if field.name in values:
+                continue
+            name = field.name.upper()
+            if name in override:
+                values[field.name] = override[name]
+            elif environ.get(name):
+                values[field.name] = _convert(environ[name], field.default)
         return cls(**values)
 
 
@@ -87,6 +102,20 @@ def decode_data_key(text: str) -> bytes:
     if len(key) != 32:
         raise ConfigError("DATA_KEY must decode to 32 bytes")
     return key
+
+
+def _convert(text: str, default: object) -> object:
+    """Environment text as the type of the setting's default."""
+    try:
+        if isinstance(default, bool):
+            return _flag(text)
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+    except ValueError as exc:
+        raise ConfigError(f"cannot read {text!r} as {type(default).__name__}") from exc
+    return text
 
 
 def _flag(value: object) -> bool:

@@ -5,11 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.crypto import EncryptedText
 from core.db import Base, UTCDateTime, utcnow
 from core.models import BigId
+from identity.rules import PractitionerKind, Sex, Title
 
 
 class Role(enum.StrEnum):
@@ -60,7 +72,12 @@ class Account(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    # The verified person behind a patient account (real name); one person, one account.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), unique=True)
+    face_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
     institution: Mapped[Institution | None] = relationship()
+    person: Mapped[Person | None] = relationship()
 
     # Flask-Login reads these; identity stays free of Flask itself.
     @property
@@ -88,3 +105,133 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     account: Mapped[Account] = relationship()
+
+
+class Person(Base):
+    """A real person identified by their resident ID number: a patient, or a dependent
+    (就诊人) whom an account manages. Name, ID number and phone are sealed at rest; the ID number
+    and phone are found by keyed hash."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(EncryptedText("identity.person.name"))
+    id_number: Mapped[str] = mapped_column(EncryptedText("identity.person.id_number"))
+    id_number_index: Mapped[str] = mapped_column(String(64), unique=True)
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    sex: Mapped[Sex] = mapped_column(Enum(Sex, native_enum=False, length=8))
+    phone: Mapped[str | None] = mapped_column(EncryptedText("identity.person.phone"))
+    phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Relation(enum.StrEnum):
+    child = "child"
+    parent = "parent"
+    spouse = "spouse"
+    other = "other"
+
+    @property
+    def label(self) -> str:
+        return {"child": "子女", "parent": "父母", "spouse": "配偶", "other": "其他"}[self.value]
+
+
+class Dependent(Base):
+    """A person an account may seek care for. For a minor the account holder is the guardian."""
+
+    __tablename__ = "dependents"
+    __table_args__ = (UniqueConstraint("account_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    relation: Mapped[Relation] = mapped_column(Enum(Relation, native_enum=False, length=16))
+    is_guardian: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    account: Mapped[Account] = relationship()
+    person: Mapped[Person] = relationship()
+
+
+class FacePurpose(enum.StrEnum):
+    real_name = "real_name"
+    practitioner_check = "practitioner_check"
+
+
+class FaceVerification(Base):
+    """One face comparison: its result, distance, threshold and model. Never the images."""
+
+    __tablename__ = "face_verifications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    purpose: Mapped[FacePurpose] = mapped_column(Enum(FacePurpose, native_enum=False, length=24))
+    outcome: Mapped[str] = mapped_column(String(32))
+    matched: Mapped[bool] = mapped_column(Boolean, default=False)
+    distance: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    model_version: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class WeChatIdentity(Base):
+    """A WeChat user of one of our apps, keyed by unionid when WeChat gives one."""
+
+    __tablename__ = "wechat_identities"
+    __table_args__ = (UniqueConstraint("app_id", "openid"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    app_id: Mapped[str] = mapped_column(String(64))
+    openid: Mapped[str] = mapped_column(String(128))
+    unionid: Mapped[str | None] = mapped_column(String(128), index=True)
+    session_key: Mapped[str | None] = mapped_column(EncryptedText("identity.wechat.session_key"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_sign_in_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    account: Mapped[Account] = relationship()
+
+
+class Practitioner(Base):
+    """A doctor, pharmacist or family doctor: licence, title, department, institution, when
+    independent practice began, and the enrolled face (an encoding, sealed; not the photo)."""
+
+    __tablename__ = "practitioners"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), unique=True)
+    kind: Mapped[PractitionerKind] = mapped_column(
+        Enum(PractitionerKind, native_enum=False, length=16)
+    )
+    name: Mapped[str] = mapped_column(String(64))
+    licence_number: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[Title] = mapped_column(Enum(Title, native_enum=False, length=32))
+    department: Mapped[str] = mapped_column(String(64))
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    practice_started_on: Mapped[dt.date] = mapped_column(Date)
+    face_encoding: Mapped[str] = mapped_column(EncryptedText("identity.practitioner.face"))
+    face_model_version: Mapped[str] = mapped_column(String(128))
+    face_checked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    account: Mapped[Account] = relationship()
+    institution: Mapped[Institution] = relationship()
+
+
+class SigningKey(Base):
+    """A practitioner's Ed25519 key pair. The private half is sealed; retired keys stay, so
+    that signatures made with them still verify."""
+
+    __tablename__ = "signing_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    private_key: Mapped[str] = mapped_column(EncryptedText("identity.signing_key.private"))
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    practitioner: Mapped[Practitioner] = relationship()

@@ -6,7 +6,8 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
-from identity.models import Role
+from identity.models import Relation, Role
+from identity.rules import PractitionerKind, Sex, Title
 
 
 class DemoSignIn(BaseModel):
@@ -30,3 +31,109 @@ class AccountOut(BaseModel):
     username: str
     role: Role
     display_name: str
+
+
+class WeChatSignIn(BaseModel):
+    code: str = Field(min_length=1, max_length=128, description="the code from wx.login()")
+
+
+class RealNameIn(BaseModel):
+    name: str = Field(min_length=1, max_length=60, examples=["张三"])
+    id_number: str = Field(min_length=1, max_length=32, examples=["110105198503141235"])
+    phone: str = Field(min_length=1, max_length=20, examples=["13812345678"])
+
+
+class PersonOut(BaseModel):
+    """A person as shown to them: name, ID number and phone masked."""
+
+    id: int
+    name: str
+    id_number: str
+    phone: str | None
+    sex: Sex
+    age: int
+
+
+class DependentIn(BaseModel):
+    name: str = Field(min_length=1, max_length=60)
+    id_number: str = Field(min_length=1, max_length=32)
+    relation: Relation
+
+
+class DependentOut(BaseModel):
+    id: int
+    person: PersonOut
+    relation: Relation
+    relation_label: str
+    is_guardian: bool
+
+
+class VerificationOut(BaseModel):
+    real_name: bool
+    face: bool
+    verified: bool
+
+
+class MeOut(BaseModel):
+    account: AccountOut
+    verification: VerificationOut
+    person: PersonOut | None
+    dependents: list[DependentOut]
+
+
+class FaceVerificationOut(BaseModel):
+    matched: bool
+    verification: VerificationOut
+    attempts_left_today: int
+
+
+class PractitionerForm(BaseModel):
+    username: str = Field(min_length=3, max_length=64)
+    password: str = Field(min_length=8, max_length=256)
+    name: str = Field(min_length=2, max_length=64)
+    kind: PractitionerKind
+    licence_number: str = Field(min_length=6, max_length=32)
+    title: Title = Field(description="职称, e.g. 主治医师, 主管药师")
+    department: str = Field(min_length=1, max_length=64)
+    institution_id: int
+    practice_started_on: dt.date = Field(description="date independent practice began")
+
+
+class EligibilityOut(BaseModel):
+    eligible: bool
+    reasons: list[str]
+
+
+class SigningKeyOut(BaseModel):
+    fingerprint: str
+    algorithm: str
+    public_key: str = Field(description="raw public key, base64")
+    practitioner_id: int
+    practitioner_name: str
+    created_at: dt.datetime
+    retired_at: dt.datetime | None
+
+
+class PractitionerOut(BaseModel):
+    id: int
+    account_id: int
+    username: str
+    name: str
+    kind: PractitionerKind
+    title: Title
+    department: str
+    institution: str
+    licence_number: str
+    practice_started_on: dt.date
+    eligibility: EligibilityOut
+    face_check_valid_until: dt.datetime | None
+    active_key_fingerprint: str | None
+
+
+class PractitionerList(BaseModel):
+    practitioners: list[PractitionerOut]
+
+
+class FaceCheckOut(BaseModel):
+    matched: bool
+    valid_until: dt.datetime | None

@@ -49,7 +49,7 @@ def _run(connection: Any) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=True,  # batch operations run on SQLite and PostgreSQL alike
         compare_type=True,
         render_item=_render_item,
     )

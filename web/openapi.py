@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from flask import Flask, g, request
@@ -32,7 +32,8 @@ class Operation:
     problems: tuple[str, ...] = ()
     public: bool = False
     description: str = ""
-    extra_responses: dict[str, Any] = field(default_factory=dict)
+    form: type[BaseModel] | None = None
+    files: tuple[str, ...] = ()
 
 
 def operation(
@@ -45,8 +46,13 @@ def operation(
     problems: tuple[str, ...] = (),
     public: bool = False,
     description: str = "",
+    form: type[BaseModel] | None = None,
+    files: tuple[str, ...] = (),
 ) -> Callable[[F], F]:
-    spec = Operation(summary, tag, body, response, status, problems, public, description)
+    """Declare an API view. `body` is a JSON body; `form` and `files` a multipart body."""
+    spec = Operation(
+        summary, tag, body, response, status, problems, public, description, form, files
+    )
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
@@ -64,6 +70,10 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     data = request.get_json(silent=True)
     if data is None:
         raise ApiProblem(400, "invalid_json", "请求体必须是 JSON 对象")
+    return _validate(model, data)
+
+
+def _validate(model: type[BaseModel], data: Any) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -81,10 +91,31 @@ def body() -> Any:
     the view's authorisation runs before anything about the body is said."""
     if "body" not in g:
         spec: Operation = g.openapi_operation
-        if spec.body is None:
+        if spec.body is not None:
+            g.body = parse_body(spec.body)
+        elif spec.form is not None:
+            g.body = _validate(spec.form, request.form.to_dict())
+        else:
             raise RuntimeError("this operation declares no body")
-        g.body = parse_body(spec.body)
     return g.body
+
+
+def upload(name: str, max_bytes: int = 8 * 1024 * 1024) -> bytes:
+    """A declared multipart file, read whole; missing, empty or too large is a 422."""
+    spec: Operation = g.openapi_operation
+    if name not in spec.files:
+        raise RuntimeError(f"file {name!r} is not declared on this operation")
+    storage = request.files.get(name)
+    if storage is None or not storage.filename:
+        raise ApiProblem(422, "missing_file", "缺少上传文件", f"请上传 {name}", field=name)
+    data: bytes = storage.read(max_bytes + 1)
+    if not data:
+        raise ApiProblem(422, "missing_file", "上传文件为空", f"{name} 为空", field=name)
+    if len(data) > max_bytes:
+        raise ApiProblem(
+            413, "file_too_large", "上传文件过大", f"{name} 超过 {max_bytes // 1048576} MB"
+        )
+    return data
 
 
 _PATH_PARAM = re.compile(r"<(?:(?P<conv>[^:<>]+):)?(?P<name>[^<>]+)>")
@@ -178,7 +209,7 @@ def _operation_document(
         responses["401"] = {"description": "未登录或令牌无效", "content": problem}
     if roles:
         responses["403"] = {"description": "角色无权访问", "content": problem}
-    if spec.body is not None:
+    if spec.body is not None or spec.form is not None:
         responses["422"] = {"description": "输入有误 (validation_error)", "content": problem}
     if spec.problems:
         responses["4XX"] = {
@@ -204,5 +235,25 @@ def _operation_document(
             "required": True,
             "content": {"application/json": {"schema": _schema_ref(spec.body, schemas)}},
         }
+    if spec.form is not None or spec.files:
+        document["requestBody"] = {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": _multipart_schema(spec, schemas)}},
+        }
     document["security"] = [] if spec.public else [{"bearer": []}]
     return document
+
+
+def _multipart_schema(spec: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    if spec.form is not None:
+        form_schema = spec.form.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in form_schema.pop("$defs", {}).items():
+            schemas[name] = definition
+        properties.update(form_schema.get("properties", {}))
+        required.extend(form_schema.get("required", []))
+    for name in spec.files:
+        properties[name] = {"type": "string", "contentMediaType": "application/octet-stream"}
+        required.append(name)
+    return {"type": "object", "properties": properties, "required": required}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.audit import Actor
+from core.canonical import canonical_json
 from core.models import AuditEvent
 from tests.conftest import is_postgres
 from web.cli import cli
@@ -116,7 +117,7 @@ def test_reordered_events_are_found(session: Session) -> None:
 
 
 def _json(value: object) -> str:
-    return audit.canonical_json(value)
+    return canonical_json(value)
 
 
 @pytest.mark.parametrize(

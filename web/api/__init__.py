@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from web.api import identity, meta
+from web.api import identity, meta, patients, practitioners
 
 PREFIX = "/api/v1"
 
 
 def register(app: Flask, csrf_exempt: list[object]) -> None:
-    for module in (meta, identity):
+    for module in (meta, identity, patients, practitioners):
         app.register_blueprint(module.bp, url_prefix=PREFIX)
         csrf_exempt.append(module.bp)

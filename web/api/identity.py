@@ -17,7 +17,7 @@ from web.settings import settings
 bp = Blueprint("api_identity", __name__)
 
 
-def _token_response(account: Account) -> Response:
+def token_response(account: Account) -> Response:
     issued = identity.issue_token(db_session(), account, settings().api_token_ttl_seconds)
     out = TokenOut(access_token=issued.token, expires_at=issued.expires_at, role=account.role)
     return jsonify(out.model_dump(mode="json"))
@@ -47,7 +47,7 @@ def password_token() -> Response:
     except (AuthenticationFailed, AccountLocked):
         commit_now()  # the failure counts towards lock-out even though sign-in fails
         raise
-    return _token_response(account)
+    return token_response(account)
 
 
 @bp.post("/auth/demo")
@@ -67,7 +67,7 @@ def demo_token() -> Response:
     if account is None or not account.is_active:
         raise ApiProblem(404, "unknown_demo_account", "没有这个演示账户", data.username)
     current_app.logger.info("demo sign-in as %s", account.role.value)
-    return _token_response(account)
+    return token_response(account)
 
 
 @bp.post("/auth/revoke")

@@ -1,0 +1,77 @@
+"""A fake WeChat API on 127.0.0.1, so that the real wechatpy and requests code is exercised:
+access tokens, jscode2session, and error answers such as 40029 (invalid code)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class FakeWeChat:
+    app_id: str
+    secret: str
+    server: ThreadingHTTPServer | None = None
+    # js_code -> answer of jscode2session
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    token_calls: int = 0
+    tokens_issued: list[str] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def answer(self, path: str, query: dict[str, str]) -> dict[str, Any]:
+        with self.lock:
+            self.calls.append((path, query))
+            if path == "/cgi-bin/token":
+                if query.get("appid") != self.app_id or query.get("secret") != self.secret:
+                    return {"errcode": 40125, "errmsg": "invalid appsecret"}
+                self.token_calls += 1
+                token = f"TOKEN-{self.token_calls}"
+                self.tokens_issued.append(token)
+                return {"access_token": token, "expires_in": 7200}
+            if path == "/sns/jscode2session":
+                if query.get("access_token") not in self.tokens_issued:
+                    return {"errcode": 40001, "errmsg": "invalid credential"}
+                code = query.get("js_code", "")
+                answer = self.codes.pop(code, None)  # a code works once
+                if answer is None:
+                    return {"errcode": 40029, "errmsg": "invalid code"}
+                return answer
+        return {"errcode": -1, "errmsg": f"no fake for {path}"}
+
+
+def start(app_id: str = "wx-test-app", secret: str = "test-secret") -> FakeWeChat:  # noqa: S107
+    fake = FakeWeChat(app_id, secret)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            body = json.dumps(fake.answer(parts.path, query)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    fake.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=fake.server.serve_forever, daemon=True).start()
+    return fake

@@ -1,0 +1,262 @@
+"""Real-name registration, face verification and dependents, through the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.audit import verify_chain
+from identity import rules
+from identity.models import Account, FaceVerification, Person, Role
+from identity.services import patients
+from tests import faces, factories
+from tests.helpers import bearer
+
+ADULT = "110105198503141235"
+OTHER_ADULT = "310104199007084564"
+CHILD_UNDER_6 = "320102202301150116"
+ELDER = "33010619650201235X"
+
+
+def _real_name(client: FlaskClient, headers: dict, id_number: str = ADULT, **extra: str) -> object:
+    data = {"name": "张三", "id_number": id_number, "phone": "13812345678", **extra}
+    return client.post("/api/v1/me/real-name", json=data, headers=headers)
+
+
+def _face(client: FlaskClient, headers: dict, selfie: bytes | None = None) -> object:
+    data = {
+        "id_photo": (faces.io.BytesIO(faces.id_photo()), "id.jpg"),
+        "selfie": (
+            faces.io.BytesIO(selfie or faces.same_person_variants()["selfie 640x480"]),
+            "me.jpg",
+        ),
+    }
+    return client.post(
+        "/api/v1/me/face-verification",
+        data=data,
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+
+
+def _verified(client: FlaskClient, session: Session) -> tuple[dict, Account]:
+    account = factories.account(Role.patient)
+    headers = bearer(session, account=account)
+    assert _real_name(client, headers).status_code == 200
+    assert _face(client, headers).status_code == 200
+    session.expire_all()  # the requests changed the account in their own sessions
+    return headers, account
+
+
+def _count(session: Session, model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_real_name_is_stored_sealed_and_shown_masked(client: FlaskClient, session: Session) -> None:
+    headers = bearer(session)
+    response = _real_name(client, headers, id_number="11010519920311001x")
+    assert response.status_code == 200
+    assert response.json["id_number"] == "110105********001X"
+    assert response.json["name"] == "张*"
+    assert response.json["phone"] == "138****5678"
+    assert response.json["sex"] == "male"
+    raw = session.execute(text("SELECT name, id_number, phone, id_number_index FROM persons")).one()
+    stored = b"".join(bytes(v) for v in raw[:3])
+    for clear in ("11010519920311001X", "13812345678", "张三"):
+        assert clear.encode() not in stored
+    assert "11010519920311001X" not in raw.id_number_index
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("id_number", "110105198503141234", "invalid_id_number"),
+        ("id_number", "110105198502301230", "invalid_id_number"),
+        ("phone", "12345", "invalid_phone"),
+        ("name", "x", "invalid_name"),
+    ],
+)
+def test_bad_real_name_input_stores_nothing(
+    client: FlaskClient, session: Session, field: str, value: str, code: str
+) -> None:
+    headers = bearer(session)
+    before = _count(session, Person)
+    response = _real_name(client, headers, **{field: value})
+    assert response.status_code == 422
+    assert response.json["code"] == code
+    assert _count(session, Person) == before
+    assert client.get("/api/v1/me", headers=headers).json["person"] is None
+
+
+def test_one_person_one_account(client: FlaskClient, session: Session) -> None:
+    assert _real_name(client, bearer(session)).status_code == 200
+    second = _real_name(client, bearer(session))
+    assert second.status_code == 409
+    assert second.json["code"] == "id_already_registered"
+    lower_x = _real_name(client, bearer(session), id_number=ADULT.lower())
+    assert lower_x.json["code"] == "id_already_registered"
+
+
+def test_account_cannot_switch_to_another_person(client: FlaskClient, session: Session) -> None:
+    headers = bearer(session)
+    _real_name(client, headers)
+    switched = _real_name(client, headers, id_number=OTHER_ADULT)
+    assert switched.json["code"] == "real_name_locked"
+
+
+def test_face_verification_completes_identity(client: FlaskClient, session: Session) -> None:
+    headers = bearer(session)
+    assert _face(client, headers).json["code"] == "real_name_required"
+    _real_name(client, headers)
+    me = client.get("/api/v1/me", headers=headers).json
+    assert me["verification"] == {"real_name": True, "face": False, "verified": False}
+    response = _face(client, headers)
+    assert response.status_code == 200
+    assert response.json["verification"]["verified"] is True
+    row = session.scalars(select(FaceVerification)).one()
+    assert row.matched
+    assert row.distance is not None
+    assert row.distance < row.threshold == 0.5
+    assert "dlib" in row.model_version
+
+
+@pytest.mark.parametrize(
+    ("selfie", "code"),
+    [
+        (faces.other_person, "face_mismatch"),
+        (faces.no_face, "no_face"),
+        (faces.two_faces, "multiple_faces"),
+    ],
+)
+def test_refused_face_attempts_are_explained_and_counted(
+    client: FlaskClient, session: Session, selfie: object, code: str
+) -> None:
+    headers = bearer(session)
+    _real_name(client, headers)
+    response = _face(client, headers, selfie())  # type: ignore[operator]
+    assert response.status_code == 422
+    assert response.json["code"] == code
+    assert response.json["attempts_left_today"] == 4
+    assert _count(session, FaceVerification) == 1
+    assert client.get("/api/v1/me", headers=headers).json["verification"]["face"] is False
+
+
+def test_five_attempts_a_day(client: FlaskClient, session: Session) -> None:
+    headers = bearer(session)
+    _real_name(client, headers)
+    for _ in range(5):
+        assert _face(client, headers, faces.other_person()).status_code == 422
+    blocked = _face(client, headers)  # even the right face, today
+    assert blocked.status_code == 429
+    assert blocked.json["code"] == "too_many_attempts"
+    # Yesterday's attempts do not count today.
+    yesterday = clock.now() - dt.timedelta(days=1)
+    session.execute(text("UPDATE face_verifications SET created_at = :t"), {"t": yesterday})
+    assert _face(client, headers).status_code == 200
+
+
+def test_missing_photo_is_not_an_attempt(client: FlaskClient, session: Session) -> None:
+    headers = bearer(session)
+    _real_name(client, headers)
+    response = client.post(
+        "/api/v1/me/face-verification",
+        data={"id_photo": (faces.io.BytesIO(faces.id_photo()), "id.jpg")},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    assert response.json["code"] == "missing_file"
+    assert _count(session, FaceVerification) == 0
+
+
+def test_dependents_need_a_verified_patient(client: FlaskClient, session: Session) -> None:
+    headers = bearer(session)
+    _real_name(client, headers)
+    response = client.post(
+        "/api/v1/me/dependents",
+        json={"name": "张小宝", "id_number": CHILD_UNDER_6, "relation": "child"},
+        headers=headers,
+    )
+    assert response.status_code == 403
+    assert response.json["code"] == "identity_unverified"
+    assert "人脸核验" in response.json["detail"]
+
+
+def test_child_dependent_makes_the_account_guardian(client: FlaskClient, session: Session) -> None:
+    headers, account = _verified(client, session)
+    response = client.post(
+        "/api/v1/me/dependents",
+        json={"name": "张小宝", "id_number": CHILD_UNDER_6, "relation": "child"},
+        headers=headers,
+    )
+    assert response.status_code == 201
+    child = response.json
+    assert child["is_guardian"] is True
+    assert child["person"]["id_number"] == "320102********0116"
+    assert child["person"]["age"] == rules.age_on(dt.date(2023, 1, 15), clock.today())
+    context = patients.care_context(session, account, child["person"]["id"])
+    assert context.guardian is not None
+    assert context.guardian.id == account.person_id
+    assert context.age_on(dt.date(2027, 1, 14)) == 3
+
+    again = client.post(
+        "/api/v1/me/dependents",
+        json={"name": "张小宝", "id_number": CHILD_UNDER_6, "relation": "child"},
+        headers=headers,
+    )
+    assert again.json["code"] == "dependent_exists"
+    me = client.get("/api/v1/me", headers=headers).json
+    assert [d["person"]["name"] for d in me["dependents"]] == ["张**"]
+
+
+def test_minor_cannot_be_added_as_a_parent(client: FlaskClient, session: Session) -> None:
+    headers, _ = _verified(client, session)
+    response = client.post(
+        "/api/v1/me/dependents",
+        json={"name": "张小宝", "id_number": CHILD_UNDER_6, "relation": "parent"},
+        headers=headers,
+    )
+    assert response.json["code"] == "invalid_dependent"
+
+
+def test_nobody_reaches_another_familys_dependent(client: FlaskClient, session: Session) -> None:
+    headers, _ = _verified(client, session)
+    added = client.post(
+        "/api/v1/me/dependents",
+        json={"name": "张老", "id_number": ELDER, "relation": "parent"},
+        headers=headers,
+    ).json
+    stranger = factories.account(Role.patient)
+    stranger_headers = bearer(session, account=stranger)
+    _real_name(client, stranger_headers, id_number=OTHER_ADULT, name="李四")
+    assert _face(client, stranger_headers).status_code == 200
+    session.expire_all()
+    with pytest.raises(patients.Forbidden):
+        patients.care_context(session, stranger, added["person"]["id"])
+    gone = client.delete(f"/api/v1/me/dependents/{added['id']}", headers=stranger_headers)
+    assert gone.status_code == 404
+    assert client.delete(f"/api/v1/me/dependents/{added['id']}", headers=headers).status_code == 204
+    assert client.get("/api/v1/me", headers=headers).json["dependents"] == []
+
+
+def test_unverified_patient_cannot_seek_care(session: Session) -> None:
+    account = factories.account(Role.patient)
+    with pytest.raises(patients.IdentityUnverified):
+        patients.care_context(session, account, None)
+
+
+def test_staff_cannot_use_patient_endpoints(client: FlaskClient, session: Session) -> None:
+    response = _real_name(client, bearer(session, Role.doctor))
+    assert response.status_code == 403
+
+
+def test_every_step_is_audited(client: FlaskClient, session: Session) -> None:
+    _verified(client, session)
+    actions = session.scalars(text("SELECT action FROM audit_events ORDER BY id")).all()
+    assert "person.real_name" in actions
+    assert "face.real_name" in actions
+    assert verify_chain(session).ok

@@ -1,0 +1,241 @@
+"""Patient identity API: WeChat sign-in, real name, face verification, dependents."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+from wechatpy.exceptions import WeChatClientException
+
+from bot import client as wechat
+from core import clock, runtime
+from core.crypto import mask_id_number, mask_name, mask_phone
+from identity import face, rules
+from identity.models import Account, Dependent, FacePurpose, Person, Role
+from identity.schemas import (
+    AccountOut,
+    DependentIn,
+    DependentOut,
+    FaceVerificationOut,
+    MeOut,
+    PersonOut,
+    RealNameIn,
+    TokenOut,
+    VerificationOut,
+    WeChatSignIn,
+)
+from identity.services import patients
+from identity.services import wechat as wechat_accounts
+from web.api.identity import token_response
+from web.auth import api_account, api_roles_required
+from web.errors import ApiProblem
+from web.openapi import body, operation, upload
+from web.session import commit_now, db_session
+from web.settings import settings
+
+bp = Blueprint("api_patients", __name__)
+
+# WeChat's answers to a code that is invalid, already used or expired.
+BAD_CODE_ERRCODES = {40029, 40163, 40226}
+
+
+@bp.post("/auth/wechat")
+@operation(
+    "Sign in from the mini-program with the code from wx.login()",
+    tag="auth",
+    body=WeChatSignIn,
+    response=TokenOut,
+    problems=("invalid_wechat_code", "wechat_unavailable", "wechat_not_configured"),
+    public=True,
+)
+def wechat_sign_in() -> Response:
+    cfg = settings()
+    if not cfg.wechat_app_id or not cfg.wechat_app_secret:
+        raise ApiProblem(503, "wechat_not_configured", "微信登录未配置")
+    data: WeChatSignIn = body()
+    client = wechat.mini_program(cfg, runtime.current().redis)
+    try:
+        answer = client.wxa.code_to_session(data.code)
+    except WeChatClientException as exc:
+        if exc.errcode in BAD_CODE_ERRCODES:
+            raise ApiProblem(
+                401, "invalid_wechat_code", "微信登录凭证无效或已过期，请重试"
+            ) from exc
+        raise ApiProblem(502, "wechat_unavailable", "微信服务暂不可用，请稍后再试") from exc
+    except OSError as exc:  # requests' connection errors and timeouts
+        raise ApiProblem(502, "wechat_unavailable", "微信服务暂不可用，请稍后再试") from exc
+    account = wechat_accounts.sign_in(
+        db_session(),
+        cfg.wechat_app_id,
+        answer["openid"],
+        answer.get("unionid"),
+        answer.get("session_key"),
+    )
+    return token_response(account)
+
+
+def person_out(person: Person) -> PersonOut:
+    return PersonOut(
+        id=person.id,
+        name=mask_name(person.name),
+        id_number=mask_id_number(person.id_number),
+        phone=mask_phone(person.phone) if person.phone else None,
+        sex=person.sex,
+        age=rules.age_on(person.birth_date, clock.today()),
+    )
+
+
+def dependent_out(dependent: Dependent) -> DependentOut:
+    return DependentOut(
+        id=dependent.id,
+        person=person_out(dependent.person),
+        relation=dependent.relation,
+        relation_label=dependent.relation.label,
+        is_guardian=dependent.is_guardian,
+    )
+
+
+def verification_out(account: Account) -> VerificationOut:
+    state = patients.verification_state(account)
+    return VerificationOut(real_name=state.real_name, face=state.face, verified=state.verified)
+
+
+@bp.get("/me")
+@operation(
+    "The signed-in patient: verification state and dependents (masked)",
+    tag="patients",
+    response=MeOut,
+)
+@api_roles_required(Role.patient)
+def me() -> Response:
+    account = api_account()
+    out = MeOut(
+        account=AccountOut(
+            id=account.id,
+            username=account.username,
+            role=account.role,
+            display_name=account.display_name,
+        ),
+        verification=verification_out(account),
+        person=person_out(account.person) if account.person else None,
+        dependents=[dependent_out(d) for d in patients.dependents_of(db_session(), account)],
+    )
+    return jsonify(out.model_dump(mode="json"))
+
+
+@bp.post("/me/real-name")
+@operation(
+    "Real-name registration with the resident ID number and a mobile number",
+    tag="patients",
+    body=RealNameIn,
+    response=PersonOut,
+    problems=(
+        "invalid_id_number",
+        "invalid_phone",
+        "invalid_name",
+        "id_already_registered",
+        "real_name_locked",
+        "name_mismatch",
+    ),
+)
+@api_roles_required(Role.patient)
+def real_name() -> Response:
+    account = api_account()
+    data: RealNameIn = body()
+    person = patients.register_real_name(
+        db_session(), account, data.name, data.id_number, data.phone, clock.today()
+    )
+    return jsonify(person_out(person).model_dump(mode="json"))
+
+
+@bp.post("/me/face-verification")
+@operation(
+    "Face match of a selfie against the ID photo (images are not stored)",
+    tag="patients",
+    files=("id_photo", "selfie"),
+    response=FaceVerificationOut,
+    problems=(
+        "real_name_required",
+        "no_face",
+        "multiple_faces",
+        "face_too_small",
+        "invalid_image",
+        "face_mismatch",
+        "too_many_attempts",
+        "missing_file",
+        "file_too_large",
+    ),
+    description="At most 5 attempts a day (China time); each attempt counts, matched or not.",
+)
+@api_roles_required(Role.patient)
+def face_verification() -> Response:
+    account = api_account()
+    id_photo, selfie = upload("id_photo"), upload("selfie")
+    cfg = settings()
+    config = face_config()
+    now = clock.now()
+    attempt = patients.verify_face(
+        db_session(), account, id_photo, selfie, config, cfg.face_attempts_per_day, now
+    )
+    left = cfg.face_attempts_per_day - patients.attempts_today(
+        db_session(), account, FacePurpose.real_name, now
+    )
+    commit_now()  # the attempt counts even when it is refused below
+    if attempt.error is not None:
+        raise ApiProblem(
+            422,
+            attempt.error.code,
+            attempt.error.title,
+            attempt.error.detail,
+            attempts_left_today=left,
+        )
+    if not attempt.row.matched:
+        raise ApiProblem(
+            422,
+            "face_mismatch",
+            "人脸比对未通过",
+            "自拍与证件照不是同一人，请本人正对镜头重拍",
+            attempts_left_today=left,
+        )
+    out = FaceVerificationOut(
+        matched=True, verification=verification_out(account), attempts_left_today=left
+    )
+    return jsonify(out.model_dump(mode="json"))
+
+
+def face_config() -> face.FaceConfig:
+    cfg = settings()
+    return face.FaceConfig(threshold=cfg.face_match_threshold, min_face_px=cfg.face_min_size_px)
+
+
+@bp.post("/me/dependents")
+@operation(
+    "Add a family member (就诊人) to seek care for; a minor makes the account their guardian",
+    tag="patients",
+    body=DependentIn,
+    response=DependentOut,
+    status=201,
+    problems=(
+        "identity_unverified",
+        "invalid_id_number",
+        "invalid_dependent",
+        "dependent_exists",
+        "name_mismatch",
+    ),
+)
+@api_roles_required(Role.patient)
+def add_dependent() -> tuple[Response, int]:
+    account = api_account()
+    data: DependentIn = body()
+    dependent = patients.add_dependent(
+        db_session(), account, data.name, data.id_number, data.relation, clock.today()
+    )
+    return jsonify(dependent_out(dependent).model_dump(mode="json")), 201
+
+
+@bp.delete("/me/dependents/<int:dependent_id>")
+@operation(
+    "Remove a family member from the list", tag="patients", status=204, problems=("not_found",)
+)
+@api_roles_required(Role.patient)
+def remove_dependent(dependent_id: int) -> Response:
+    patients.remove_dependent(db_session(), api_account(), dependent_id)
+    return Response(status=204)
