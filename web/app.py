@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,12 +15,19 @@ from flask_wtf.csrf import CSRFProtect
 from core import crypto, runtime
 from core import logging as core_logging
 from core.celery_app import configure as configure_celery
+from core.clock import CHINA
 from core.db import Database, load_models
 from core.settings import Settings
 from web import api, auth, errors, health, session
+from web.consoles import admin as admin_console
+from web.consoles import face_check
 from web.consoles import views as consoles
 
 csrf = CSRFProtect()
+
+
+def china_time(value: dt.datetime) -> str:
+    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
@@ -67,6 +75,9 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     exempt.append(health.bp)
     app.register_blueprint(consoles.bp)
+    app.register_blueprint(admin_console.bp)
+    app.register_blueprint(face_check.bp)
+    app.add_template_filter(china_time)
     for blueprint in exempt:
         # Bearer tokens are not ambient credentials: the API needs no CSRF token.
         csrf.exempt(blueprint)

@@ -1,4 +1,5 @@
-"""Demo data (`hospital seed-demo`): an institution and one account per role, password `demo`.
+"""Demo data (`hospital seed-demo`): an institution, one account per role (password `demo`),
+verified practitioners enrolled with the demo face photo, and a verified patient with a child.
 
 Later capabilities extend this so that a newcomer can walk every journey after `make run`.
 Running it twice changes nothing the second time.
@@ -6,23 +7,73 @@ Running it twice changes nothing the second time.
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import clock
+from core.audit import Actor
+from identity import face
 from identity import services as identity
-from identity.models import Account, Institution, Role
+from identity.models import Account, Institution, Relation, Role
+from identity.rules import PractitionerKind, Title
+from identity.services import patients, practitioners
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - published demo credential, refused outside demo mode
 DEMO_INSTITUTION_CODE = "DEMO-HOSP"
+DEMO_FACE = Path(__file__).parent / "static" / "demo" / "face.jpg"
+DEMO_SELFIE = Path(__file__).parent / "static" / "demo" / "selfie.jpg"
 
-DEMO_ACCOUNTS = (
+# Synthetic ID numbers from FACTS.md §5: valid by the algorithm, for tests and demos only.
+DEMO_PATIENT = ("张三", "110105198503141235", "13800138000")
+DEMO_CHILD = ("张小宝", "320102202301150116")
+
+PLAIN_ACCOUNTS = (
     ("patient", Role.patient, "演示患者"),
-    ("doctor", Role.doctor, "王医生"),
-    ("pharmacist", Role.pharmacist, "李药师"),
     ("kiosk", Role.kiosk, "演示药房 1 号终端"),
-    ("familydoctor", Role.family_doctor, "赵家庭医生"),
     ("admin", Role.admin, "系统管理员"),
 )
+PRACTITIONERS = (
+    (
+        "doctor",
+        "王医生",
+        PractitionerKind.doctor,
+        "DEMO0000001",
+        Title.attending_physician,
+        "心血管内科",
+        dt.date(2015, 7, 1),
+    ),
+    (
+        "pharmacist",
+        "李药师",
+        PractitionerKind.pharmacist,
+        "DEMO0000002",
+        Title.supervising_pharmacist,
+        "药剂科",
+        dt.date(2012, 9, 1),
+    ),
+    (
+        "familydoctor",
+        "赵家庭医生",
+        PractitionerKind.family_doctor,
+        "DEMO0000003",
+        Title.attending_physician,
+        "全科",
+        dt.date(2016, 8, 1),
+    ),
+)
+DEMO_ACCOUNTS = (
+    *PLAIN_ACCOUNTS,
+    *((username, {PractitionerKind.doctor: Role.doctor, PractitionerKind.pharmacist:
+                  Role.pharmacist, PractitionerKind.family_doctor: Role.family_doctor}[kind], name)
+      for username, name, kind, *_ in PRACTITIONERS),
+)  # fmt: skip
+
+
+def _exists(session: Session, username: str) -> bool:
+    return session.scalar(select(Account.id).where(Account.username == username)) is not None
 
 
 def seed(session: Session) -> list[str]:
@@ -34,8 +85,8 @@ def seed(session: Session) -> list[str]:
     if institution is None:
         institution = identity.create_institution(session, DEMO_INSTITUTION_CODE, "演示互联网医院")
         created.append(f"institution {institution.name}")
-    for username, role, name in DEMO_ACCOUNTS:
-        if session.scalar(select(Account.id).where(Account.username == username)) is None:
+    for username, role, name in PLAIN_ACCOUNTS:
+        if not _exists(session, username):
             identity.create_account(
                 session,
                 username=username,
@@ -45,4 +96,45 @@ def seed(session: Session) -> list[str]:
                 institution=institution if role is not Role.patient else None,
             )
             created.append(f"account {username} ({role.value})")
+    config = face.FaceConfig()
+    for username, name, kind, licence, title, department, started in PRACTITIONERS:
+        if not _exists(session, username):
+            registration = practitioners.Registration(
+                username=username,
+                password=DEMO_PASSWORD,
+                name=name,
+                kind=kind,
+                licence_number=licence,
+                title=title,
+                department=department,
+                institution_id=institution.id,
+                practice_started_on=started,
+            )
+            practitioners.register(
+                session,
+                Actor.system(),
+                registration,
+                DEMO_FACE.read_bytes(),
+                config,
+                clock.today(),
+            )
+            created.append(f"practitioner {username} ({title.value}, {department})")
+    patient = identity.account_by_username(session, "patient")
+    if patient is not None and patient.person is None:
+        name, id_number, phone = DEMO_PATIENT
+        patients.register_real_name(session, patient, name, id_number, phone, clock.today())
+        patients.verify_face(
+            session,
+            patient,
+            DEMO_FACE.read_bytes(),
+            DEMO_SELFIE.read_bytes(),
+            config,
+            5,
+            clock.now(),
+        )
+        child_name, child_id = DEMO_CHILD
+        patients.add_dependent(
+            session, patient, child_name, child_id, Relation.child, clock.today()
+        )
+        created.append("patient 张三 (real name and face verified) with child 张小宝 (under 6)")
     return created

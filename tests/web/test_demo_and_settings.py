@@ -13,12 +13,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.audit import verify_chain
 from core.errors import ConfigError
 from core.settings import DEMO_DATA_KEY, DEMO_SECRET_KEY, Settings
+from identity import face
 from identity.models import Account, Role
+from identity.services import patients, practitioners
 from web.cli import cli
-from web.demo import DEMO_ACCOUNTS
+from web.demo import DEMO_ACCOUNTS, DEMO_SELFIE
 
 
 def test_demo_sign_in_is_refused_outside_demo_mode(client: FlaskClient, session: Session) -> None:
@@ -58,6 +61,20 @@ def test_seed_demo_then_demo_tokens_for_every_role(make_app: Any, session: Sessi
     assert sign_in(page_client, "doctor", "demo").headers["Location"] == "/doctor"
     assert verify_chain(session).ok
     assert {a.role for a in session.scalars(select(Account))} >= set(Role)
+    # The demo patient can seek care (real name and face done) for self and a child under 6;
+    # the demo practitioners are eligible and enrolled with the demo face.
+    patient = session.scalar(select(Account).where(Account.username == "patient"))
+    assert patient is not None
+    context = patients.care_context(session, patient, None)
+    assert context.patient.id_number == "110105198503141235"
+    child = patients.dependents_of(session, patient)[0]
+    assert patients.care_context(session, patient, child.person_id).age_on(clock.today()) < 6
+    for practitioner in practitioners.all_practitioners(session):
+        assert practitioners.eligibility_of(practitioner, clock.today()).eligible
+        attempt = practitioners.face_check(
+            session, practitioner, DEMO_SELFIE.read_bytes(), face.FaceConfig(), 60, 5, clock.now()
+        )
+        assert attempt.row.matched
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ def test_each_role_is_refused_from_other_consoles(
     response = sign_in(client, account.username)
     assert response.status_code == 302
     for console_role, path in CONSOLE_PATHS.items():
-        page = client.get(path)
+        page = client.get(path, follow_redirects=True)
         if console_role is role:
             assert page.status_code == 200, path
             assert account.display_name in page.get_data(as_text=True)

@@ -26,6 +26,12 @@ class Console:
     path: str
     title: str
     blurb: str
+    # A console with a blueprint of its own names its index; the others get a plain home.
+    endpoint: str | None = None
+
+    @property
+    def home_endpoint(self) -> str:
+        return self.endpoint or f"consoles.{self.role.value}_home"
 
 
 CONSOLES = (
@@ -33,7 +39,9 @@ CONSOLES = (
     Console(Role.pharmacist, "pharmacist", "药师审方台", "审核并签名电子处方"),
     Console(Role.kiosk, "kiosk", "药房自助终端", "扫码核验处方、核对身份、发药"),
     Console(Role.family_doctor, "family-doctor", "家庭医生随访台", "签约居民、随访计划、血压血糖"),
-    Console(Role.admin, "admin", "管理后台", "机构、医务人员、药品目录与审计"),
+    Console(
+        Role.admin, "admin", "管理后台", "医务人员登记与资质、签名密钥、审计", "admin_console.index"
+    ),
 )
 CONSOLE_BY_ROLE = {console.role: console for console in CONSOLES}
 
@@ -57,7 +65,7 @@ def _safe_next(target: str | None) -> str | None:
 
 def _home_for(role: Role) -> str:
     console = CONSOLE_BY_ROLE.get(role)
-    return url_for(f"consoles.{console.role.value}_home") if console else url_for(".landing")
+    return url_for(console.home_endpoint) if console else url_for(".landing")
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -104,4 +112,5 @@ def _make_home(console: Console) -> None:
 
 
 for _console in CONSOLES:
-    _make_home(_console)
+    if _console.endpoint is None:
+        _make_home(_console)
