@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from identity.models import Relation, Role
 from identity.rules import PractitionerKind, Sex, Title
@@ -27,6 +27,8 @@ class TokenOut(BaseModel):
 
 
 class AccountOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     username: str
     role: Role

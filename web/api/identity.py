@@ -85,10 +85,4 @@ def revoke_token() -> Response:
 @api_roles_required()
 def whoami() -> Response:
     account = api_account()
-    out = AccountOut(
-        id=account.id,
-        username=account.username,
-        role=account.role,
-        display_name=account.display_name,
-    )
-    return jsonify(out.model_dump(mode="json"))
+    return jsonify(AccountOut.model_validate(account).model_dump(mode="json"))

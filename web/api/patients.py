@@ -108,12 +108,7 @@ def verification_out(account: Account) -> VerificationOut:
 def me() -> Response:
     account = api_account()
     out = MeOut(
-        account=AccountOut(
-            id=account.id,
-            username=account.username,
-            role=account.role,
-            display_name=account.display_name,
-        ),
+        account=AccountOut.model_validate(account),
         verification=verification_out(account),
         person=person_out(account.person) if account.person else None,
         dependents=[dependent_out(d) for d in patients.dependents_of(db_session(), account)],
@@ -179,26 +174,26 @@ def face_verification() -> Response:
         db_session(), account, FacePurpose.real_name, now
     )
     commit_now()  # the attempt counts even when it is refused below
+    raise_if_refused(attempt, attempts_left_today=left)
+    out = FaceVerificationOut(
+        matched=True, verification=verification_out(account), attempts_left_today=left
+    )
+    return jsonify(out.model_dump(mode="json"))
+
+
+def raise_if_refused(attempt: patients.FaceAttempt, **extra: object) -> None:
+    """A face attempt that was refused for its image, or did not match, as a problem."""
     if attempt.error is not None:
-        raise ApiProblem(
-            422,
-            attempt.error.code,
-            attempt.error.title,
-            attempt.error.detail,
-            attempts_left_today=left,
-        )
+        error = attempt.error
+        raise ApiProblem(422, error.code, error.title, error.detail, **extra)
     if not attempt.row.matched:
         raise ApiProblem(
             422,
             "face_mismatch",
             "人脸比对未通过",
-            "自拍与证件照不是同一人，请本人正对镜头重拍",
-            attempts_left_today=left,
+            "照片与登记的人像不是同一人，请本人正对镜头重拍",
+            **extra,
         )
-    out = FaceVerificationOut(
-        matched=True, verification=verification_out(account), attempts_left_today=left
-    )
-    return jsonify(out.model_dump(mode="json"))
 
 
 def face_config() -> face.FaceConfig:

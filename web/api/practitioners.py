@@ -19,7 +19,7 @@ from identity.schemas import (
 )
 from identity.services import actor_of
 from identity.services import practitioners as service
-from web.api.patients import face_config
+from web.api.patients import face_config, raise_if_refused
 from web.auth import api_account, api_roles_required
 from web.errors import ApiProblem
 from web.openapi import body, operation, upload
@@ -170,10 +170,7 @@ def face_check() -> Response:
         clock.now(),
     )
     commit_now()
-    if attempt.error is not None:
-        raise ApiProblem(422, attempt.error.code, attempt.error.title, attempt.error.detail)
-    if not attempt.row.matched:
-        raise ApiProblem(422, "face_mismatch", "人脸比对未通过", "请本人正对镜头重拍")
+    raise_if_refused(attempt)
     out = FaceCheckOut(matched=True, valid_until=practitioner.face_checked_until)
     return jsonify(out.model_dump(mode="json"))
 
