@@ -9,7 +9,7 @@ from core.settings import Settings
 
 celery = Celery("hospital")
 
-TASK_MODULES = ["core.tasks", "identity.tasks"]
+TASK_MODULES = ["core.tasks", "identity.tasks", "followup.tasks"]
 
 
 def configure(settings: Settings) -> Celery:
@@ -27,6 +27,7 @@ def configure(settings: Settings) -> Celery:
         beat_schedule={
             "relay-outbox": {"task": "core.relay_outbox", "schedule": 10.0},
             "purge-expired-tokens": {"task": "identity.purge_expired_tokens", "schedule": 3600.0},
+            "expire-consultations": {"task": "followup.expire_consultations", "schedule": 60.0},
         },
     )
     celery.autodiscover_tasks(lambda: [], force=True)

@@ -63,20 +63,11 @@ def _current() -> DataKeys:
 
 
 def seal(plaintext: str, context: str) -> bytes:
-    nonce = os.urandom(NONCE_BYTES)
-    body = AESGCM(_current().encryption).encrypt(nonce, plaintext.encode(), context.encode())
-    return bytes([FORMAT_VERSION]) + nonce + body
+    return seal_bytes(plaintext.encode(), context)
 
 
 def open_sealed(sealed: bytes, context: str) -> str:
-    if not sealed or sealed[0] != FORMAT_VERSION:
-        raise DecryptionError("unknown sealed-value format")
-    nonce, body = sealed[1 : 1 + NONCE_BYTES], sealed[1 + NONCE_BYTES :]
-    try:
-        plain = AESGCM(_current().encryption).decrypt(nonce, body, context.encode())
-    except InvalidTag as exc:
-        raise DecryptionError(f"cannot open value for {context}") from exc
-    return plain.decode()
+    return open_sealed_bytes(sealed, context).decode()
 
 
 def blind_index(value: str, context: str) -> str:
@@ -121,3 +112,36 @@ def mask_name(value: str) -> str:
     if not value:
         return value
     return value[0] + "*" * max(len(value) - 1, 1)
+
+
+def seal_bytes(plain: bytes, context: str) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    body = AESGCM(_current().encryption).encrypt(nonce, plain, context.encode())
+    return bytes([FORMAT_VERSION]) + nonce + body
+
+
+def open_sealed_bytes(sealed: bytes, context: str) -> bytes:
+    if not sealed or sealed[0] != FORMAT_VERSION:
+        raise DecryptionError("unknown sealed-value format")
+    nonce, body = sealed[1 : 1 + NONCE_BYTES], sealed[1 + NONCE_BYTES :]
+    try:
+        return AESGCM(_current().encryption).decrypt(nonce, body, context.encode())
+    except InvalidTag as exc:
+        raise DecryptionError(f"cannot open value for {context}") from exc
+
+
+class EncryptedBytes(TypeDecorator[bytes]):
+    """A binary column (an uploaded document or photo) stored sealed."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, context: str) -> None:
+        super().__init__()
+        self.context = context
+
+    def process_bind_param(self, value: bytes | None, dialect: Dialect) -> Any:
+        return None if value is None else seal_bytes(value, self.context)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> bytes | None:
+        return None if value is None else open_sealed_bytes(bytes(value), self.context)

@@ -33,7 +33,9 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
-Sender = Callable[[dict[str, Any], str, Settings], None]
+# A sender gets the delivery's session, so that it can build what it sends from the records
+# the message names (keeping personal data out of the outbox table).
+Sender = Callable[[Session, dict[str, Any], str, Settings], None]
 _channels: dict[str, Sender] = {}
 
 
@@ -115,7 +117,7 @@ def deliver(session: Session, message_id: int, settings: Settings) -> Outcome:
         return Outcome(message_id, message.status)
     message.attempts += 1
     try:
-        channel(message.channel)(message.payload, message.idempotency_key, settings)
+        channel(message.channel)(session, message.payload, message.idempotency_key, settings)
     except DeliveryError as exc:
         message.last_error = str(exc)[:2000]
         if exc.permanent or message.attempts >= settings.outbox_max_attempts:
@@ -147,13 +149,28 @@ def due_message_ids(session: Session, limit: int = 100) -> list[int]:
     )
 
 
-def send_http_json(payload: dict[str, Any], idempotency_key: str, settings: Settings) -> None:
+def send_http_json(
+    session: Session, payload: dict[str, Any], idempotency_key: str, settings: Settings
+) -> None:
     """The plain HTTP channel: POST `body` as JSON to `url` with the idempotency key."""
+    post_json(payload["url"], payload["body"], idempotency_key, settings, payload.get("headers"))
+
+
+def post_json(
+    url: str,
+    body: Any,
+    idempotency_key: str,
+    settings: Settings,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """POST JSON with the idempotency key; say whether a failure is worth retrying."""
+    if not url:
+        raise DeliveryError("receiver not configured yet; kept for when it is")
     try:
         response = requests.post(
-            payload["url"],
-            json=payload["body"],
-            headers={"Idempotency-Key": idempotency_key, **payload.get("headers", {})},
+            url,
+            json=body,
+            headers={"Idempotency-Key": idempotency_key, **(headers or {})},
             timeout=settings.outbox_http_timeout_seconds,
         )
     except requests.RequestException as exc:

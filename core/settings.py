@@ -50,6 +50,13 @@ class Settings:
     wechat_app_secret: str = ""
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_timeout_seconds: float = 5.0
+    # Return visits: how old an offline diagnosis may be, how long a request waits for a doctor.
+    return_visit_window_days: int = 365
+    consultation_accept_timeout_seconds: int = 30 * 60
+    # The hospital platform (referrals, FHIR R4) and the provincial supervision platform.
+    hospital_platform_url: str = ""
+    platform_callback_secret: str = ""
+    supervision_url: str = ""
 
     @classmethod
     def from_env(

@@ -179,7 +179,15 @@ def build_document(app: Flask) -> dict[str, Any]:
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "platformSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Platform-Signature",
+                    "description": "hex HMAC-SHA256 of `{X-Platform-Timestamp}.{body}`",
+                },
+            },
         },
     }
 
@@ -240,7 +248,11 @@ def _operation_document(
             "required": True,
             "content": {"multipart/form-data": {"schema": _multipart_schema(spec, schemas)}},
         }
-    document["security"] = [] if spec.public else [{"bearer": []}]
+    if getattr(view, "platform_signed", False):
+        document["security"] = [{"platformSignature": []}]
+        responses["401"] = {"description": "签名无效或已过期 (bad_signature)", "content": problem}
+    else:
+        document["security"] = [] if spec.public else [{"bearer": []}]
     return document
 
 

@@ -1,0 +1,229 @@
+"""Offline diagnoses, return-visit consultations, their messages and signed records, and
+referrals to in-person care."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.crypto import EncryptedBytes, EncryptedText
+from core.db import Base, UTCDateTime, utcnow
+from core.models import BigId
+from followup.triage import Urgency
+from identity.models import Account, Person, Practitioner
+
+
+def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
+    return Enum(cls, native_enum=False, length=length)
+
+
+class DiagnosisSource(enum.StrEnum):
+    platform = "platform"  # imported from the hospital platform: confirmed
+    patient_upload = "patient_upload"  # uploaded by the patient: pending a doctor's review
+
+
+class DiagnosisStatus(enum.StrEnum):
+    pending = "pending"
+    confirmed = "confirmed"
+    rejected = "rejected"
+
+    @property
+    def label(self) -> str:
+        return {"pending": "待医生确认", "confirmed": "已确认", "rejected": "未通过"}[self.value]
+
+
+class OfflineDiagnosis(Base):
+    """A diagnosis made in person at a physical institution: what makes a return visit possible."""
+
+    __tablename__ = "offline_diagnoses"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    icd10_code: Mapped[str] = mapped_column(String(16))
+    disease_name: Mapped[str] = mapped_column(String(64))
+    diagnosed_on: Mapped[dt.date] = mapped_column(Date)
+    institution_name: Mapped[str] = mapped_column(String(128))
+    doctor_name: Mapped[str] = mapped_column(String(64))
+    source: Mapped[DiagnosisSource] = mapped_column(_enum(DiagnosisSource))
+    status: Mapped[DiagnosisStatus] = mapped_column(_enum(DiagnosisStatus))
+    evidence: Mapped[bytes | None] = mapped_column(EncryptedBytes("followup.diagnosis.evidence"))
+    evidence_type: Mapped[str | None] = mapped_column(String(32))
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
+    platform_reference: Mapped[str | None] = mapped_column(String(64))
+    uploaded_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("practitioners.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    review_note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    person: Mapped[Person] = relationship()
+
+
+class ConsultationState(enum.StrEnum):
+    requested = "requested"
+    accepted = "accepted"
+    in_progress = "in_progress"
+    completed = "completed"
+    referred = "referred"
+    cancelled = "cancelled"
+    expired = "expired"
+
+    @property
+    def label(self) -> str:
+        return {
+            "requested": "等待接诊",
+            "accepted": "已接诊",
+            "in_progress": "问诊中",
+            "completed": "已完成",
+            "referred": "已转线下",
+            "cancelled": "已取消",
+            "expired": "已过期",
+        }[self.value]
+
+    @property
+    def is_open(self) -> bool:
+        return self in {
+            ConsultationState.requested,
+            ConsultationState.accepted,
+            ConsultationState.in_progress,
+        }
+
+
+class Consultation(Base):
+    """A return visit (复诊) for one confirmed offline diagnosis."""
+
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    guardian_person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    diagnosis_id: Mapped[int] = mapped_column(ForeignKey("offline_diagnoses.id"))
+    department: Mapped[str] = mapped_column(String(64), index=True)
+    complaint: Mapped[str] = mapped_column(EncryptedText("followup.consultation.complaint"))
+    symptoms: Mapped[list[str]] = mapped_column(JSON)
+    vitals: Mapped[dict[str, Any]] = mapped_column(JSON)
+    consent_version: Mapped[str] = mapped_column(String(16))
+    consent_digest: Mapped[str] = mapped_column(String(64))
+    consented_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    state: Mapped[ConsultationState] = mapped_column(_enum(ConsultationState), index=True)
+    doctor_id: Mapped[int | None] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    accept_by: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str | None] = mapped_column(String(200))
+    next_message_seq: Mapped[int] = mapped_column(Integer, default=1)
+
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    account: Mapped[Account] = relationship()
+    guardian: Mapped[Person | None] = relationship(foreign_keys=[guardian_person_id])
+    diagnosis: Mapped[OfflineDiagnosis] = relationship()
+    doctor: Mapped[Practitioner | None] = relationship()
+
+
+class MessageKind(enum.StrEnum):
+    text = "text"
+    image = "image"
+    system = "system"
+
+
+class ConsultationMessage(Base):
+    __tablename__ = "consultation_messages"
+    __table_args__ = (UniqueConstraint("consultation_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    sender_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    sender_role: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind, 8))
+    text: Mapped[str | None] = mapped_column(EncryptedText("followup.message.text"))
+    image: Mapped[bytes | None] = mapped_column(EncryptedBytes("followup.message.image"))
+    image_type: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class VisitRecord(Base):
+    """The visit's medical record (电子病历), signed by the doctor. Never changed: an amendment is
+    a new, signed version (a trigger refuses UPDATE and DELETE)."""
+
+    __tablename__ = "visit_records"
+    __table_args__ = (UniqueConstraint("consultation_id", "version"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(EncryptedText("followup.record.content"))
+    content_digest: Mapped[str] = mapped_column(String(64))
+    amendment_reason: Mapped[str | None] = mapped_column(String(200))
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    signature_algorithm: Mapped[str] = mapped_column(String(16))
+    signature_key: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    doctor: Mapped[Practitioner] = relationship()
+
+
+class ReferralSource(enum.StrEnum):
+    triage = "triage"
+    doctor = "doctor"
+    patient = "patient"
+    followup = "followup"
+
+
+class ReferralState(enum.StrEnum):
+    requested = "requested"  # written; the platform is told through the outbox
+    accepted = "accepted"
+    booked = "booked"
+    declined = "declined"
+
+    @property
+    def label(self) -> str:
+        return {
+            "requested": "已提交医院",
+            "accepted": "医院已受理",
+            "booked": "已预约",
+            "declined": "医院未受理",
+        }[self.value]
+
+
+class Referral(Base):
+    """A hand-off to in-person care at the hospital platform."""
+
+    __tablename__ = "referrals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"))
+    diagnosis_code: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(500))
+    red_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    urgency: Mapped[Urgency] = mapped_column(_enum(Urgency))
+    department: Mapped[str] = mapped_column(String(64))
+    source: Mapped[ReferralSource] = mapped_column(_enum(ReferralSource))
+    state: Mapped[ReferralState] = mapped_column(_enum(ReferralState))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    platform_reference: Mapped[str | None] = mapped_column(String(64))
+    appointment_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    location: Mapped[str | None] = mapped_column(String(200))
+    follow_up_due: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    person: Mapped[Person] = relationship()

@@ -1,0 +1,206 @@
+"""Request and response shapes of followup's API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from followup.models import ConsultationState, DiagnosisSource, DiagnosisStatus, ReferralState
+from followup.triage import Urgency
+
+
+class ConsentOut(BaseModel):
+    version: str
+    digest: str
+    text: str
+
+
+class VitalsIn(BaseModel):
+    systolic: int | None = Field(None, ge=40, le=300, description="mmHg")
+    diastolic: int | None = Field(None, ge=20, le=200, description="mmHg")
+    glucose_mmol: float | None = Field(None, gt=0, le=50, description="mmol/L")
+    heart_rate: int | None = Field(None, ge=20, le=250)
+    temperature_c: float | None = Field(None, ge=30, le=45)
+
+
+class ConsultationIn(BaseModel):
+    patient_id: int | None = Field(None, description="a dependent's person id; omit for self")
+    diagnosis_id: int
+    complaint: str = Field(max_length=2000)
+    symptoms: list[str] = Field(default_factory=list, description="codes from GET /symptoms")
+    vitals: VitalsIn = Field(default_factory=VitalsIn)
+    consent: bool = False
+
+
+class SymptomOut(BaseModel):
+    code: str
+    label: str
+    red_flag: bool
+
+
+class SymptomList(BaseModel):
+    symptoms: list[SymptomOut]
+
+
+class DiagnosisOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    person_id: int
+    icd10_code: str
+    disease_name: str
+    diagnosed_on: dt.date
+    institution_name: str
+    doctor_name: str
+    source: DiagnosisSource
+    status: DiagnosisStatus
+    has_evidence: bool = False
+    review_note: str | None = None
+
+
+class DiagnosisList(BaseModel):
+    diagnoses: list[DiagnosisOut]
+
+
+class DiagnosisUploadForm(BaseModel):
+    patient_id: int | None = None
+    icd10_code: str = Field(min_length=3, max_length=16, examples=["E11.900"])
+    diagnosed_on: dt.date
+    institution_name: str = Field(min_length=2, max_length=128)
+    doctor_name: str = Field(min_length=1, max_length=64)
+
+
+class DiagnosisReviewIn(BaseModel):
+    confirm: bool
+    note: str = Field("", max_length=200)
+
+
+class PlatformDiagnosisIn(BaseModel):
+    id_number: str
+    icd10_code: str
+    diagnosed_on: dt.date
+    institution_name: str
+    doctor_name: str
+    reference: str = Field(min_length=1, max_length=64)
+
+
+class ConsultationOut(BaseModel):
+    id: int
+    state: ConsultationState
+    state_label: str
+    patient_id: int
+    patient_name: str
+    patient_age: int
+    guardian_recorded: bool
+    diagnosis: DiagnosisOut
+    department: str
+    complaint: str
+    symptoms: list[str]
+    vitals: dict[str, float]
+    doctor_name: str | None
+    requested_at: dt.datetime
+    waiting_seconds: int
+    accept_by: dt.datetime
+    accepted_at: dt.datetime | None
+    ended_at: dt.datetime | None
+
+
+class ConsultationList(BaseModel):
+    consultations: list[ConsultationOut]
+
+
+class MessageIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class MessageOut(BaseModel):
+    seq: int
+    kind: str
+    sender_role: str
+    text: str | None
+    image_url: str | None
+    created_at: dt.datetime
+
+
+class MessageList(BaseModel):
+    messages: list[MessageOut]
+
+
+class RecordIn(BaseModel):
+    chief_complaint: str = Field(min_length=1, max_length=2000)
+    history: str = Field("", max_length=4000)
+    findings: str = Field("", max_length=4000)
+    diagnosis_code: str = Field(min_length=3, max_length=16)
+    diagnosis_name: str = Field("", max_length=64)
+    plan: str = Field(min_length=1, max_length=4000)
+
+
+class AmendmentIn(RecordIn):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class RecordOut(BaseModel):
+    version: int
+    content: dict[str, object]
+    amendment_reason: str | None
+    doctor_name: str
+    signed_at: dt.datetime
+    signature_key: str
+    signature_valid: bool
+
+
+class RecordHistory(BaseModel):
+    latest: RecordOut
+    versions: list[RecordOut]
+
+
+class ReferralIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+    urgency: Urgency = Urgency.urgent
+    department: str | None = Field(None, max_length=64)
+
+
+class PatientReferralIn(BaseModel):
+    patient_id: int | None = None
+    diagnosis_id: int | None = None
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReferralOut(BaseModel):
+    id: int
+    state: ReferralState
+    state_label: str
+    urgency: Urgency
+    department: str
+    reason: str
+    red_flags: list[str]
+    appointment_at: dt.datetime | None
+    location: str | None
+    created_at: dt.datetime
+
+
+class ReferralList(BaseModel):
+    referrals: list[ReferralOut]
+
+
+class PlatformCallbackIn(BaseModel):
+    status: ReferralState
+    appointment_at: dt.datetime | None = None
+    location: str | None = Field(None, max_length=200)
+    reference: str | None = Field(None, max_length=64)
+
+
+class NotificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    title: str
+    body: str
+    data: dict[str, object]
+    created_at: dt.datetime
+
+
+class NotificationList(BaseModel):
+    notifications: list[NotificationOut]

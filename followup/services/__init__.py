@@ -1,0 +1,1 @@
+"""Followup services: offline diagnoses, return visits, referrals."""

@@ -1,0 +1,174 @@
+"""Referrals: the hand-off to in-person care, sent to the hospital platform as FHIR through the
+outbox, and updated by the platform's callback (accepted, booked with a time and place)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit, outbox
+from core.audit import Actor
+from core.clock import CHINA
+from core.errors import NotFound, ValidationFailed
+from core.notify import notify
+from core.outbox import post_json
+from core.settings import Settings
+from followup import fhir
+from followup.catalogue import disease_for
+from followup.models import Referral, ReferralSource, ReferralState
+from followup.triage import Urgency
+from identity.models import Person
+
+PLATFORM_CHANNEL = "hospital_platform.referral"
+REFERRAL_FOLLOW_UP_DAYS = 14  # check on every referral within 2 weeks (FACTS.md §4)
+DEFAULT_DEPARTMENT = "急诊科"
+
+
+def create(
+    session: Session,
+    *,
+    person: Person,
+    account_id: int,
+    reason: str,
+    urgency: Urgency,
+    source: ReferralSource,
+    actor: Actor,
+    now: dt.datetime,
+    diagnosis_code: str | None = None,
+    department: str | None = None,
+    consultation_id: int | None = None,
+    red_flags: list[str] | None = None,
+) -> Referral:
+    disease = disease_for(diagnosis_code) if diagnosis_code else None
+    if department is None:
+        department = (
+            DEFAULT_DEPARTMENT
+            if urgency is Urgency.emergency or disease is None
+            else disease.department
+        )
+    referral = Referral(
+        person_id=person.id,
+        account_id=account_id,
+        consultation_id=consultation_id,
+        diagnosis_code=diagnosis_code,
+        reason=reason[:500],
+        red_flags=red_flags or [],
+        urgency=urgency,
+        department=department,
+        source=source,
+        state=ReferralState.requested,
+        requested_by_id=actor.account_id,
+        follow_up_due=(now + dt.timedelta(days=REFERRAL_FOLLOW_UP_DAYS)).date(),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(referral)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "referral.create",
+        "referral",
+        referral.id,
+        {"urgency": urgency.value, "source": source.value, "red_flags": red_flags or []},
+    )
+    outbox.enqueue(
+        session,
+        PLATFORM_CHANNEL,
+        {"referral_id": referral.id},
+        idempotency_key=f"referral-{referral.id}",
+    )
+    notify(
+        session,
+        account_id,
+        "referral.created",
+        "已为您申请线下就诊",
+        f"已向医院提交{urgency.label}转诊（{department}），预约结果会通知您。",
+        {"referral_id": referral.id},
+    )
+    return referral
+
+
+def send_to_platform(
+    session: Session, payload: dict[str, Any], idempotency_key: str, settings: Settings
+) -> None:
+    """Outbox sender: build the FHIR bundle from the referral as it is now and POST it."""
+    referral = session.get(Referral, payload["referral_id"])
+    if referral is None:
+        raise outbox.DeliveryError("referral no longer exists", permanent=True)
+    disease = disease_for(referral.diagnosis_code) if referral.diagnosis_code else None
+    bundle = fhir.referral_bundle(referral, referral.person, disease.name if disease else None)
+    url = (
+        settings.hospital_platform_url.rstrip("/") + "/fhir"
+        if settings.hospital_platform_url
+        else ""
+    )
+    post_json(url, bundle, idempotency_key, settings, {"Content-Type": "application/fhir+json"})
+
+
+outbox.register_channel(PLATFORM_CHANNEL, send_to_platform)
+
+
+def apply_callback(
+    session: Session,
+    referral_id: int,
+    status: str,
+    now: dt.datetime,
+    appointment_at: dt.datetime | None = None,
+    location: str | None = None,
+    reference: str | None = None,
+) -> Referral:
+    referral = session.get(Referral, referral_id, with_for_update=True)
+    if referral is None:
+        raise NotFound("没有这个转诊")
+    try:
+        state = ReferralState(status)
+    except ValueError:
+        raise ValidationFailed(f"unknown status {status!r}") from None
+    if state is ReferralState.booked and appointment_at is None:
+        raise ValidationFailed("booked needs appointment_at")
+    referral.state = state
+    referral.platform_reference = reference or referral.platform_reference
+    referral.appointment_at = appointment_at or referral.appointment_at
+    referral.location = location or referral.location
+    referral.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        Actor(None, "hospital_platform"),
+        f"referral.{state.value}",
+        "referral",
+        referral.id,
+        {"reference": referral.platform_reference},
+    )
+    if state is ReferralState.booked and referral.appointment_at is not None:
+        when = referral.appointment_at.astimezone(CHINA).strftime("%m月%d日 %H:%M")
+        notify(
+            session,
+            referral.account_id,
+            "referral.booked",
+            "线下就诊已预约",
+            f"请于 {when} 到 {referral.location or referral.department} 就诊，请携带身份证。",
+            {"referral_id": referral.id},
+        )
+    elif state is ReferralState.declined:
+        notify(
+            session,
+            referral.account_id,
+            "referral.declined",
+            "转诊未被受理",
+            "医院暂未受理本次转诊，请致电医院或直接到医院就诊；紧急情况请拨打 120。",
+            {"referral_id": referral.id},
+        )
+    return referral
+
+
+def for_account(session: Session, account_id: int) -> list[Referral]:
+    return list(
+        session.scalars(
+            select(Referral).where(Referral.account_id == account_id).order_by(Referral.id.desc())
+        )
+    )
