@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from functools import cache
 from typing import Any
 
 import factory
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
-from identity.models import Account, Institution, Role
+from core import clock
+from followup.models import DiagnosisSource, DiagnosisStatus, OfflineDiagnosis
+from identity.models import Account, Institution, Person, Practitioner, Role
+from identity.rules import PractitionerKind, Title
 
 PASSWORD = "correct horse battery staple"
 # Hashed once: Argon2 is deliberately slow, and tests create many accounts.
@@ -58,3 +63,99 @@ class AccountFactory(Base):
 def account(role: Role = Role.patient, **kwargs: Any) -> Account:
     result: Account = AccountFactory(role=role, **kwargs)
     return result
+
+
+# --- people, practitioners, diagnoses -------------------------------------------------------
+
+
+def person(id_number: str = "110105198503141235", name: str = "张三", **kwargs: Any) -> Person:
+    from identity import rules
+    from identity.services.patients import id_index
+
+    parsed = rules.parse_id_number(id_number, clock.today())
+    row = Person(
+        name=name,
+        id_number=parsed.value,
+        id_number_index=id_index(parsed.value),
+        birth_date=parsed.birth_date,
+        sex=parsed.sex,
+        phone=kwargs.pop("phone", "13800138000"),
+        **kwargs,
+    )
+    current_session().add(row)
+    current_session().flush()
+    return row
+
+
+def verified_patient(id_number: str = "110105198503141235", name: str = "张三") -> Account:
+    """A patient account whose real name and face are verified."""
+    return account(Role.patient, person=person(id_number, name), face_verified_at=clock.now())
+
+
+@cache
+def _enrolled_face() -> str:
+    from identity import face
+    from tests import faces
+
+    return face.serialise(face.encode_photo(faces.id_photo(), face.FaceConfig()))
+
+
+def practitioner(
+    kind: PractitionerKind = PractitionerKind.doctor,
+    department: str = "心血管内科",
+    years: int = 8,
+    title: Title = Title.attending_physician,
+    face_checked: bool = True,
+) -> Practitioner:
+    from core.audit import Actor
+    from identity.services import practitioners as service
+
+    role = {
+        PractitionerKind.doctor: Role.doctor,
+        PractitionerKind.pharmacist: Role.pharmacist,
+        PractitionerKind.family_doctor: Role.family_doctor,
+    }[kind]
+    institution = InstitutionFactory()
+    acc = account(role, institution_id=institution.id)
+    today = clock.today()
+    row = Practitioner(
+        account_id=acc.id,
+        kind=kind,
+        name=acc.display_name,
+        licence_number=f"L{acc.id:09d}",
+        title=title,
+        department=department,
+        institution_id=institution.id,
+        practice_started_on=today.replace(year=today.year - years),
+        face_encoding=_enrolled_face(),
+        face_model_version="test",
+        face_checked_until=clock.now() + dt.timedelta(minutes=30) if face_checked else None,
+    )
+    current_session().add(row)
+    current_session().flush()
+    service._new_key(current_session(), row, Actor.system())
+    return row
+
+
+def diagnosis(
+    patient: Person,
+    code: str = "I10.x00x002",
+    days_ago: int = 60,
+    status: DiagnosisStatus = DiagnosisStatus.confirmed,
+    name: str = "原发性高血压",
+) -> OfflineDiagnosis:
+    row = OfflineDiagnosis(
+        person_id=patient.id,
+        icd10_code=code,
+        disease_name=name,
+        diagnosed_on=clock.today() - dt.timedelta(days=days_ago),
+        institution_name="第一人民医院",
+        doctor_name="周医生",
+        source=DiagnosisSource.platform
+        if status is DiagnosisStatus.confirmed
+        else DiagnosisSource.patient_upload,
+        status=status,
+    )
+    current_session().add(row)
+    current_session().flush()
+    return row
