@@ -225,8 +225,7 @@ def accept(
     practitioner = practitioner_rules.practitioner_for(session, account)
     practitioner_rules.ensure_may_act(practitioner, now)
     consultation = get(session, consultation_id, lock=True)
-    if consultation.department != practitioner.department:
-        raise Forbidden(f"该问诊属于{consultation.department}")
+    visible_to(session, account, consultation)  # another department's visit: not found
     rules.check_transition(consultation.state, S.accepted)
     consultation.doctor_id = practitioner.id
     consultation.accepted_at = now
