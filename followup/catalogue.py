@@ -24,13 +24,16 @@ def eligible_diseases() -> tuple[EligibleDisease, ...]:
 
 
 def normalise_code(code: str) -> str:
-    return code.strip().upper().replace(" ", "")
+    """Spaces removed and the chapter letter upper-cased; China's extensions keep their
+    lower-case x (I10.x00x002)."""
+    code = code.strip().replace(" ", "")
+    return code[:1].upper() + code[1:]
 
 
 def disease_for(icd10_code: str) -> EligibleDisease | None:
     """The eligible disease an ICD-10 code falls under (I10.x00x002 → 原发性高血压), if any."""
     code = normalise_code(icd10_code)
-    category = code.split(".")[0]
+    category = code.split(".")[0].upper()
     for disease in eligible_diseases():
         if category == disease.icd10_prefix:
             return disease

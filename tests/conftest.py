@@ -31,6 +31,8 @@ from migrations import alembic_config
 from tests import factories
 from web.app import create_app
 
+pytest_plugins = ["tests.browser"]
+
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
 REQUIRE = os.environ.get("REQUIRE_SERVICES") == "1"

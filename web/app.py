@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +21,7 @@ from core.db import Database, load_models
 from core.settings import Settings
 from web import api, auth, errors, health, session
 from web.consoles import admin as admin_console
+from web.consoles import doctor as doctor_console
 from web.consoles import face_check
 from web.consoles import views as consoles
 
@@ -28,6 +30,12 @@ csrf = CSRFProtect()
 
 def china_time(value: dt.datetime) -> str:
     return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+def record_diagnosis(content: str) -> str:
+    """A signed record's diagnosis, for history lists."""
+    record = json.loads(content)
+    return f"{record.get('diagnosis_name', '')}（{record.get('diagnosis_code', '')}）"
 
 
 def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
@@ -76,6 +84,8 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     exempt.append(health.bp)
     app.register_blueprint(consoles.bp)
     app.register_blueprint(admin_console.bp)
+    app.register_blueprint(doctor_console.bp)
+    app.add_template_filter(record_diagnosis, "fromjson_name")
     app.register_blueprint(face_check.bp)
     app.add_template_filter(china_time)
     for blueprint in exempt:

@@ -13,8 +13,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, runtime
 from core.audit import Actor
+from followup import triage
+from followup.services import consultations, diagnoses
 from identity import face
 from identity import services as identity
 from identity.models import Account, Institution, Relation, Role
@@ -25,6 +27,7 @@ DEMO_PASSWORD = "demo"  # noqa: S105 - published demo credential, refused outsid
 DEMO_INSTITUTION_CODE = "DEMO-HOSP"
 DEMO_FACE = Path(__file__).parent / "static" / "demo" / "face.jpg"
 DEMO_SELFIE = Path(__file__).parent / "static" / "demo" / "selfie.jpg"
+DEMO_EVIDENCE = Path(__file__).parent / "static" / "demo" / "diagnosis.png"
 
 # Synthetic ID numbers from FACTS.md §5: valid by the algorithm, for tests and demos only.
 DEMO_PATIENT = ("张三", "110105198503141235", "13800138000")
@@ -137,4 +140,54 @@ def seed(session: Session) -> list[str]:
             session, patient, child_name, child_id, Relation.child, clock.today()
         )
         created.append("patient 张三 (real name and face verified) with child 张小宝 (under 6)")
+        created.extend(_seed_visits(session, patient))
     return created
+
+
+def _seed_visits(session: Session, patient: Account) -> list[str]:
+    """张三's hypertension, confirmed by the hospital platform, a diabetes diagnosis he uploaded
+    himself (waiting for a doctor), and a return visit waiting in the cardiology queue."""
+    person = patient.person
+    if person is None:
+        return []
+    today, now = clock.today(), clock.now()
+    hypertension = diagnoses.import_confirmed(
+        session,
+        person,
+        "I10.x00x002",
+        today - dt.timedelta(days=90),
+        "演示市第一人民医院",
+        "周主任",
+        "DEMO-DX-1",
+        today,
+    )
+    diagnoses.upload(
+        session,
+        patient,
+        person,
+        "E11.900",
+        today - dt.timedelta(days=200),
+        "演示市中医院",
+        "吴医生",
+        DEMO_EVIDENCE.read_bytes(),
+        today,
+    )
+    settings = runtime.current().settings
+    consultations.start(
+        session,
+        patient,
+        consultations.VisitRequest(
+            person_id=None,
+            diagnosis_id=hypertension.id,
+            complaint="血压控制尚可，氨氯地平快吃完了，想续开。",
+            symptoms=["none"],
+            vitals=triage.Vitals(systolic=138, diastolic=86),
+            consent=True,
+        ),
+        settings,
+        now,
+    )
+    return [
+        "diagnoses: 原发性高血压 (confirmed), 2型糖尿病 (uploaded, pending review)",
+        "a return visit waiting in the 心血管内科 queue",
+    ]

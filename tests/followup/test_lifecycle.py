@@ -91,6 +91,7 @@ def test_whole_visit(client: FlaskClient, session: Session) -> None:
     assert done.status_code == 200, done.json
     assert done.json["signature_valid"] is True
     assert done.json["content"]["diagnosis_name"] == "原发性高血压"
+    assert done.json["content"]["diagnosis_code"] == "I10.x00x002"
     record = client.get(f"/api/v1/consultations/{visit_id}/record", headers=patient).json
     assert record["latest"]["version"] == 1
     assert client.get(f"/api/v1/consultations/{visit_id}", headers=patient).json["state"] == (

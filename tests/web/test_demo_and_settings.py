@@ -58,7 +58,9 @@ def test_seed_demo_then_demo_tokens_for_every_role(make_app: Any, session: Sessi
     page_client = demo.test_client()
     from tests.helpers import sign_in
 
-    assert sign_in(page_client, "doctor", "demo").headers["Location"] == "/doctor"
+    assert sign_in(page_client, "doctor", "demo").headers["Location"] == "/doctor/"
+    queue = page_client.get("/doctor/").get_data(as_text=True)
+    assert "等待接诊（1）" in queue  # the demo visit waits for the demo doctor
     assert verify_chain(session).ok
     assert {a.role for a in session.scalars(select(Account))} >= set(Role)
     # The demo patient can seek care (real name and face done) for self and a child under 6;

@@ -18,7 +18,8 @@ CONSOLE_PATHS = {console.role: f"/{console.path}" for console in CONSOLES}
 def test_each_role_is_refused_from_other_consoles(
     client: FlaskClient, session: Session, role: Role
 ) -> None:
-    account = factories.account(role)
+    # The doctor's console needs a registered practitioner behind the account.
+    account = factories.practitioner().account if role is Role.doctor else factories.account(role)
     response = sign_in(client, account.username)
     assert response.status_code == 302
     for console_role, path in CONSOLE_PATHS.items():
@@ -38,9 +39,9 @@ def test_signed_in_staff_land_on_their_console(client: FlaskClient, session: Ses
 
 
 def test_anonymous_visitor_is_sent_to_sign_in(client: FlaskClient, session: Session) -> None:
-    response = client.get("/doctor")
+    response = client.get("/doctor/")
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/sign-in?next=/doctor")
+    assert response.headers["Location"].startswith("/sign-in?next=/doctor/")
 
 
 def test_sign_in_never_redirects_to_another_site(client: FlaskClient, session: Session) -> None:
@@ -50,7 +51,7 @@ def test_sign_in_never_redirects_to_another_site(client: FlaskClient, session: S
         "/sign-in?next=//evil.example/steal",
         data={"username": account.username, "password": factories.PASSWORD, "csrf_token": token},
     )
-    assert response.headers["Location"] == "/doctor"
+    assert response.headers["Location"] == "/doctor/"
 
 
 def test_sign_in_form_needs_csrf_token(client: FlaskClient, session: Session) -> None:
@@ -59,7 +60,7 @@ def test_sign_in_form_needs_csrf_token(client: FlaskClient, session: Session) ->
         "/sign-in", data={"username": account.username, "password": factories.PASSWORD}
     )
     assert response.status_code == 400
-    assert client.get("/doctor").status_code == 302  # not signed in
+    assert client.get("/doctor/").status_code == 302  # not signed in
 
 
 def test_wrong_password_is_explained_in_chinese(client: FlaskClient, session: Session) -> None:
@@ -77,7 +78,7 @@ def test_console_lockout_survives_the_failed_requests(
         sign_in(client, account.username, "wrong")
     page = sign_in(client, account.username)  # the right password, too late
     assert "账户已锁定" in page.get_data(as_text=True)
-    assert client.get("/doctor").status_code == 302
+    assert client.get("/doctor/").status_code == 302
 
 
 def test_session_cookie_flags(client: FlaskClient, session: Session) -> None:
@@ -136,3 +137,11 @@ def test_revoked_token_is_refused(client: FlaskClient, session: Session) -> None
     headers = bearer(session, Role.doctor)
     assert client.post("/api/v1/auth/revoke", headers=headers).status_code == 204
     assert client.get("/api/v1/auth/whoami", headers=headers).status_code == 401
+
+
+def test_unregistered_doctor_account_is_told_why(client: FlaskClient, session: Session) -> None:
+    account = factories.account(Role.doctor)
+    sign_in(client, account.username)
+    page = client.get("/doctor/")
+    assert page.status_code == 403
+    assert "未登记为医务人员" in page.get_data(as_text=True)
