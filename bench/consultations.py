@@ -1,0 +1,270 @@
+"""Benchmark: creating and completing return visits against gunicorn, PostgreSQL and Redis.
+
+    .venv/bin/python -m bench.consultations [--visits 200] [--clients 8] [--workers 2]
+
+Seeds a scratch database (verified patients with confirmed diagnoses, eligible doctors whose
+face check is fresh), starts `hospital serve` (gunicorn) on 127.0.0.1 with Redis as broker, and
+drives whole visits from client threads: the patient starts the visit, a doctor accepts,
+replies and completes it with a signed record. Reports visits per second, requests per second
+and p50/p99 latency per request kind. Traffic goes to 127.0.0.1 only; the run is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import requests
+from alembic import command
+
+from bench.face_verify import _percentile, _scratch_database
+from migrations import alembic_config
+
+RECORD = {
+    "chief_complaint": "高血压复诊，续开降压药",
+    "findings": "自测血压 132/84 mmHg",
+    "diagnosis_code": "I10.x00x002",
+    "plan": "继续氨氯地平 5mg 每日一次",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def seed(
+    env: dict[str, str], patients: int, doctors: int
+) -> tuple[list[str], list[str], list[int]]:
+    """Return patient tokens, doctor tokens and each patient's diagnosis id."""
+    os.environ.update(env)
+    import datetime as dt
+
+    from core import clock, runtime
+    from core.audit import Actor
+    from followup.services import diagnoses
+    from identity.models import Account, Role
+    from identity.rules import PractitionerKind, Title
+    from identity.services import create_institution, issue_token, practitioners
+    from identity.services import patients as patient_services
+    from web.app import create_app
+
+    create_app()
+    face = (Path(__file__).resolve().parent.parent / "web/static/demo/face.jpg").read_bytes()
+    from identity import face as face_engine
+
+    with runtime.current().database.transaction() as session:
+        institution = create_institution(session, "BENCH", "基准测试医院")
+        doctor_tokens = []
+        for i in range(doctors):
+            doctor = practitioners.register(
+                session,
+                Actor.system(),
+                practitioners.Registration(
+                    username=f"bench-dr-{i}",
+                    password="bench-password",
+                    name=f"医生{i}",
+                    kind=PractitionerKind.doctor,
+                    licence_number=f"BENCH{i:06d}",
+                    title=Title.attending_physician,
+                    department="心血管内科",
+                    institution_id=institution.id,
+                    practice_started_on=dt.date(2010, 1, 1),
+                ),
+                face,
+                face_engine.FaceConfig(),
+                clock.today(),
+            )
+            doctor.face_checked_until = clock.now() + dt.timedelta(days=1)
+            doctor_tokens.append(issue_token(session, doctor.account, 86400).token)
+        patient_tokens, diagnosis_ids = [], []
+        for i in range(patients):
+            account = Account(username=f"bench-pt-{i}", role=Role.patient, display_name="患者")
+            session.add(account)
+            session.flush()
+            body = f"{110105}{1960 + i % 40}0{1 + i % 9}1{i % 9}{i % 1000:03d}"
+            from identity.rules import id_check_char
+
+            patient_services.register_real_name(
+                session, account, "测试", body + id_check_char(body), "13800138000", clock.today()
+            )
+            account.face_verified_at = clock.now()
+            assert account.person is not None
+            diagnosis = diagnoses.import_confirmed(
+                session,
+                account.person,
+                "I10.x00x002",
+                clock.today() - dt.timedelta(days=30),
+                "基准测试医院",
+                "周医生",
+                f"BENCH-{i}",
+                clock.today(),
+            )
+            patient_tokens.append(issue_token(session, account, 86400).token)
+            diagnosis_ids.append(diagnosis.id)
+    return patient_tokens, doctor_tokens, diagnosis_ids
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--visits", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+    )
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    args = parser.parse_args()
+
+    url, drop = _scratch_database(args.server)
+    port = _free_port()
+    env = {
+        "DATABASE_URL": url,
+        "REDIS_URL": args.redis,
+        "SECRET_KEY": secrets.token_hex(16),
+        "DATA_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    }
+    server = None
+    try:
+        command.upgrade(alembic_config(url), "head")
+        patient_tokens, doctor_tokens, diagnosis_ids = seed(env, args.clients, args.clients)
+        hospital = str(Path(sys.executable).parent / "hospital")
+        server = subprocess.Popen(
+            [
+                hospital,
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+                "--threads",
+                str(args.threads),
+            ],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        run(base, args, patient_tokens, doctor_tokens, diagnosis_ids)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=20)
+        import redis
+
+        redis.Redis.from_url(args.redis).flushdb()
+        drop()
+
+
+def run(
+    base: str,
+    args: argparse.Namespace,
+    patients: list[str],
+    doctors: list[str],
+    diagnosis_ids: list[int],
+) -> None:
+    latencies: dict[str, list[float]] = defaultdict(list)
+    errors: list[str] = []
+    lock = threading.Lock()
+    per_client = args.visits // args.clients
+
+    def timed(
+        http: requests.Session, kind: str, method: str, path: str, token: str, json: object = None
+    ) -> dict:
+        started = time.perf_counter()
+        response = http.request(
+            method, base + path, json=json, timeout=30, headers={"Authorization": f"Bearer {token}"}
+        )
+        elapsed = time.perf_counter() - started
+        with lock:
+            latencies[kind].append(elapsed)
+            if response.status_code >= 400:
+                errors.append(f"{kind}: {response.status_code} {response.text[:200]}")
+        return response.json() if response.content else {}
+
+    def client(i: int) -> None:
+        http = requests.Session()
+        for _ in range(per_client):
+            visit = timed(
+                http,
+                "start",
+                "POST",
+                "/api/v1/consultations",
+                patients[i],
+                {
+                    "diagnosis_id": diagnosis_ids[i],
+                    "complaint": "续开降压药",
+                    "symptoms": ["none"],
+                    "vitals": {"systolic": 132, "diastolic": 84},
+                    "consent": True,
+                },
+            )
+            vid = visit["id"]
+            timed(http, "accept", "POST", f"/api/v1/consultations/{vid}/accept", doctors[i])
+            timed(
+                http,
+                "message",
+                "POST",
+                f"/api/v1/consultations/{vid}/messages",
+                doctors[i],
+                {"text": "按原方案继续"},
+            )
+            timed(
+                http,
+                "complete",
+                "POST",
+                f"/api/v1/consultations/{vid}/complete",
+                doctors[i],
+                RECORD,
+            )
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    visits = per_client * args.clients
+    total = sum(len(v) for v in latencies.values())
+    print(
+        f"{visits} visits ({total} requests) by {args.clients} clients against gunicorn "
+        f"({args.workers} workers x {args.threads} threads), PostgreSQL, Redis; {elapsed:.1f} s"
+    )
+    print(f"visits created and completed per second: {visits / elapsed:.1f}")
+    print(f"requests per second: {total / elapsed:.1f}")
+    for kind, values in latencies.items():
+        print(
+            f"  {kind:<9} p50 {statistics.median(values) * 1000:7.1f} ms   "
+            f"p99 {_percentile(values, 0.99) * 1000:7.1f} ms   n={len(values)}"
+        )
+    everything = [v for values in latencies.values() for v in values]
+    print(
+        f"  all       p50 {statistics.median(everything) * 1000:7.1f} ms   "
+        f"p99 {_percentile(everything, 0.99) * 1000:7.1f} ms"
+    )
+    if errors:
+        print(f"{len(errors)} errors, first: {errors[0]}")
+
+
+if __name__ == "__main__":
+    main()
