@@ -325,6 +325,17 @@ def messages(
     )
 
 
+def image_message(session: Session, consultation: Consultation, seq: int) -> ConsultationMessage:
+    message = session.scalar(
+        select(ConsultationMessage).where(
+            ConsultationMessage.consultation_id == consultation.id, ConsultationMessage.seq == seq
+        )
+    )
+    if message is None or message.image is None:
+        raise NotFound("没有这张图片")
+    return message
+
+
 RECORD_FIELDS = (
     "chief_complaint",
     "history",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, request, url_for
 from sqlalchemy.orm import Session
 
 from core import clock
@@ -36,6 +36,7 @@ from web.api.diagnoses import diagnosis_out
 from web.auth import api_account, api_roles_required
 from web.errors import ApiProblem
 from web.openapi import body, operation, upload
+from web.responses import json_model, private_file
 from web.session import commit_now, db_session
 from web.settings import settings
 
@@ -72,10 +73,6 @@ def _masked(c: Consultation) -> str:
     return mask_name(c.person.name)
 
 
-def _json(model: object, status: int = 200) -> tuple[Response, int]:
-    return jsonify(model.model_dump(mode="json")), status  # type: ignore[attr-defined]
-
-
 @bp.get("/consultations/consent")
 @operation(
     "The informed-consent text a patient accepts before a return visit",
@@ -85,7 +82,7 @@ def _json(model: object, status: int = 200) -> tuple[Response, int]:
 )
 def consent() -> tuple[Response, int]:
     text = catalogue.consent()
-    return _json(ConsentOut(version=text.version, digest=text.digest, text=text.text))
+    return json_model(ConsentOut(version=text.version, digest=text.digest, text=text.text))
 
 
 @bp.get("/symptoms")
@@ -96,7 +93,7 @@ def consent() -> tuple[Response, int]:
     public=True,
 )
 def symptoms() -> tuple[Response, int]:
-    return _json(
+    return json_model(
         SymptomList(
             symptoms=[
                 SymptomOut(code=s.code, label=s.label, red_flag=s.urgency is not None)
@@ -139,7 +136,7 @@ def start() -> tuple[Response, int]:
     except visits.InPersonRequired:
         commit_now()  # the hand-off stands although the visit is refused
         raise
-    return _json(consultation_out(consultation), 201)
+    return json_model(consultation_out(consultation), 201)
 
 
 @bp.get("/consultations")
@@ -147,7 +144,7 @@ def start() -> tuple[Response, int]:
 @api_roles_required(Role.patient)
 def mine() -> tuple[Response, int]:
     items = visits.for_account(db_session(), api_account())
-    return _json(ConsultationList(consultations=[consultation_out(c) for c in items]))
+    return json_model(ConsultationList(consultations=[consultation_out(c) for c in items]))
 
 
 @bp.get("/doctor/queue")
@@ -162,7 +159,7 @@ def queue() -> tuple[Response, int]:
     session = db_session()
     doctor = practitioners.practitioner_for(session, api_account())
     items = visits.active_for_doctor(session, doctor) + visits.queue(session, doctor.department)
-    return _json(ConsultationList(consultations=[consultation_out(c) for c in items]))
+    return json_model(ConsultationList(consultations=[consultation_out(c) for c in items]))
 
 
 def _visible(session: Session, consultation_id: int) -> Consultation:
@@ -175,7 +172,7 @@ def _visible(session: Session, consultation_id: int) -> Consultation:
 @operation("One visit", tag="visits", response=ConsultationOut, problems=("not_found",))
 @api_roles_required(*PARTICIPANTS)
 def detail(consultation_id: int) -> tuple[Response, int]:
-    return _json(consultation_out(_visible(db_session(), consultation_id)))
+    return json_model(consultation_out(_visible(db_session(), consultation_id)))
 
 
 @bp.post("/consultations/<int:consultation_id>/accept")
@@ -188,7 +185,7 @@ def detail(consultation_id: int) -> tuple[Response, int]:
 @api_roles_required(Role.doctor)
 def accept(consultation_id: int) -> tuple[Response, int]:
     consultation = visits.accept(db_session(), api_account(), consultation_id, clock.now())
-    return _json(consultation_out(consultation))
+    return json_model(consultation_out(consultation))
 
 
 @bp.post("/consultations/<int:consultation_id>/cancel")
@@ -201,7 +198,7 @@ def accept(consultation_id: int) -> tuple[Response, int]:
 @api_roles_required(*PARTICIPANTS)
 def cancel(consultation_id: int) -> tuple[Response, int]:
     consultation = visits.cancel(db_session(), api_account(), consultation_id, clock.now())
-    return _json(consultation_out(consultation))
+    return json_model(consultation_out(consultation))
 
 
 def message_out(consultation_id: int, m: ConsultationMessage) -> MessageOut:
@@ -233,7 +230,7 @@ def list_messages(consultation_id: int) -> tuple[Response, int]:
     consultation = _visible(session, consultation_id)
     after = request.args.get("after", default=0, type=int)
     items = visits.messages(session, consultation, after)
-    return _json(MessageList(messages=[message_out(consultation.id, m) for m in items]))
+    return json_model(MessageList(messages=[message_out(consultation.id, m) for m in items]))
 
 
 @bp.post("/consultations/<int:consultation_id>/messages")
@@ -251,7 +248,7 @@ def send_message(consultation_id: int) -> tuple[Response, int]:
     message = visits.post_message(
         db_session(), api_account(), consultation_id, clock.now(), text=data.text
     )
-    return _json(message_out(consultation_id, message), 201)
+    return json_model(message_out(consultation_id, message), 201)
 
 
 @bp.post("/consultations/<int:consultation_id>/images")
@@ -269,7 +266,7 @@ def send_image(consultation_id: int) -> tuple[Response, int]:
     message = visits.post_message(
         db_session(), api_account(), consultation_id, clock.now(), image=image
     )
-    return _json(message_out(consultation_id, message), 201)
+    return json_model(message_out(consultation_id, message), 201)
 
 
 @bp.get("/consultations/<int:consultation_id>/messages/<int:seq>/image")
@@ -278,12 +275,8 @@ def send_image(consultation_id: int) -> tuple[Response, int]:
 def message_image(consultation_id: int, seq: int) -> Response:
     session = db_session()
     consultation = _visible(session, consultation_id)
-    found = [m for m in visits.messages(session, consultation, seq - 1) if m.seq == seq]
-    if not found or found[0].image is None:
-        raise ApiProblem(404, "not_found", "没有这张图片")
-    response = Response(found[0].image, mimetype=found[0].image_type)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    message = visits.image_message(session, consultation, seq)
+    return private_file(message.image or b"", message.image_type)
 
 
 def record_out(session: Session, record: VisitRecord) -> RecordOut:
@@ -313,7 +306,7 @@ def complete(consultation_id: int) -> tuple[Response, int]:
     record = visits.complete(
         session, api_account(), consultation_id, data.model_dump(), clock.now()
     )
-    return _json(record_out(session, record))
+    return json_model(record_out(session, record))
 
 
 @bp.post("/consultations/<int:consultation_id>/record/amendments")
@@ -331,7 +324,7 @@ def amend(consultation_id: int) -> tuple[Response, int]:
     fields = data.model_dump(exclude={"reason"})
     session = db_session()
     record = visits.amend(session, api_account(), consultation_id, fields, data.reason, clock.now())
-    return _json(record_out(session, record), 201)
+    return json_model(record_out(session, record), 201)
 
 
 @bp.get("/consultations/<int:consultation_id>/record")
@@ -348,7 +341,7 @@ def record(consultation_id: int) -> tuple[Response, int]:
     versions = [record_out(session, r) for r in visits.record_history(session, consultation.id)]
     if not versions:
         raise ApiProblem(404, "not_found", "尚无病历")
-    return _json(RecordHistory(latest=versions[-1], versions=versions))
+    return json_model(RecordHistory(latest=versions[-1], versions=versions))
 
 
 @bp.post("/consultations/<int:consultation_id>/referral")
@@ -371,4 +364,4 @@ def refer(consultation_id: int) -> tuple[Response, int]:
         data.department,
         clock.now(),
     )
-    return _json(consultation_out(consultation))
+    return json_model(consultation_out(consultation))

@@ -3,7 +3,7 @@ platform's import."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 
 from core import clock
 from core.errors import Forbidden
@@ -22,6 +22,7 @@ from web.auth import api_account, api_roles_required
 from web.errors import ApiProblem
 from web.openapi import body, operation, upload
 from web.platform_auth import platform_signed
+from web.responses import json_model, private_file
 from web.session import db_session
 
 bp = Blueprint("api_diagnoses", __name__)
@@ -31,10 +32,6 @@ def diagnosis_out(d: OfflineDiagnosis) -> DiagnosisOut:
     out = DiagnosisOut.model_validate(d)
     out.has_evidence = d.evidence_sha256 is not None
     return out
-
-
-def _json(model: object, status: int = 200) -> tuple[Response, int]:
-    return jsonify(model.model_dump(mode="json")), status  # type: ignore[attr-defined]
 
 
 @bp.get("/me/diagnoses")
@@ -51,7 +48,7 @@ def mine() -> tuple[Response, int]:
         session, api_account(), request.args.get("patient_id", type=int)
     )
     items = diagnoses.for_person(session, context.patient.id)
-    return _json(DiagnosisList(diagnoses=[diagnosis_out(d) for d in items]))
+    return json_model(DiagnosisList(diagnoses=[diagnosis_out(d) for d in items]))
 
 
 @bp.post("/me/diagnoses")
@@ -82,7 +79,7 @@ def upload_diagnosis() -> tuple[Response, int]:
         evidence,
         clock.today(),
     )
-    return _json(diagnosis_out(diagnosis), 201)
+    return json_model(diagnosis_out(diagnosis), 201)
 
 
 @bp.get("/doctor/diagnoses/pending")
@@ -96,7 +93,7 @@ def pending() -> tuple[Response, int]:
     session = db_session()
     doctor = practitioners.practitioner_for(session, api_account())
     items = diagnoses.pending(session, doctor.department)
-    return _json(DiagnosisList(diagnoses=[diagnosis_out(d) for d in items]))
+    return json_model(DiagnosisList(diagnoses=[diagnosis_out(d) for d in items]))
 
 
 @bp.post("/diagnoses/<int:diagnosis_id>/review")
@@ -115,7 +112,7 @@ def review(diagnosis_id: int) -> tuple[Response, int]:
     diagnosis = diagnoses.review(
         session, doctor, diagnosis_id, data.confirm, data.note, clock.now()
     )
-    return _json(diagnosis_out(diagnosis))
+    return json_model(diagnosis_out(diagnosis))
 
 
 @bp.get("/diagnoses/<int:diagnosis_id>/evidence")
@@ -139,9 +136,7 @@ def evidence(diagnosis_id: int) -> Response:
                 allowed = False
     if not allowed or diagnosis is None or diagnosis.evidence is None:
         raise ApiProblem(404, "not_found", "没有这份资料")
-    response = Response(diagnosis.evidence, mimetype=diagnosis.evidence_type)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return private_file(diagnosis.evidence, diagnosis.evidence_type)
 
 
 @bp.post("/platform/diagnoses")
@@ -171,4 +166,4 @@ def platform_import() -> tuple[Response, int]:
         data.reference,
         clock.today(),
     )
-    return _json(diagnosis_out(diagnosis), 201)
+    return json_model(diagnosis_out(diagnosis), 201)

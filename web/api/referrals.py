@@ -3,7 +3,7 @@ platform's callback."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response
 
 from core import clock
 from core.notify import inbox
@@ -23,6 +23,7 @@ from identity.services import actor_of, patients
 from web.auth import api_account, api_roles_required
 from web.openapi import body, operation
 from web.platform_auth import platform_signed
+from web.responses import json_model
 from web.session import db_session
 
 bp = Blueprint("api_referrals", __name__)
@@ -43,16 +44,12 @@ def referral_out(r: Referral) -> ReferralOut:
     )
 
 
-def _json(model: object, status: int = 200) -> tuple[Response, int]:
-    return jsonify(model.model_dump(mode="json")), status  # type: ignore[attr-defined]
-
-
 @bp.get("/me/referrals")
 @operation("The patient's referrals to in-person care", tag="referrals", response=ReferralList)
 @api_roles_required(Role.patient)
 def mine() -> tuple[Response, int]:
     items = referrals.for_account(db_session(), api_account().id)
-    return _json(ReferralList(referrals=[referral_out(r) for r in items]))
+    return json_model(ReferralList(referrals=[referral_out(r) for r in items]))
 
 
 @bp.post("/me/referrals")
@@ -83,7 +80,7 @@ def book() -> tuple[Response, int]:
         now=clock.now(),
         diagnosis_code=code,
     )
-    return _json(referral_out(referral), 201)
+    return json_model(referral_out(referral), 201)
 
 
 @bp.get("/me/notifications")
@@ -93,7 +90,9 @@ def book() -> tuple[Response, int]:
 @api_roles_required(Role.patient)
 def notifications() -> tuple[Response, int]:
     items = inbox(db_session(), api_account().id)
-    return _json(NotificationList(notifications=[NotificationOut.model_validate(n) for n in items]))
+    return json_model(
+        NotificationList(notifications=[NotificationOut.model_validate(n) for n in items])
+    )
 
 
 @bp.post("/platform/referrals/<int:referral_id>/callback")
@@ -117,4 +116,4 @@ def callback(referral_id: int) -> tuple[Response, int]:
         data.location,
         data.reference,
     )
-    return _json(referral_out(referral))
+    return json_model(referral_out(referral))

@@ -33,6 +33,7 @@ from identity import rules as identity_rules
 from identity.models import Account, Practitioner, Role
 from identity.services import practitioners
 from web.auth import console_roles_required
+from web.responses import private_file
 from web.session import commit_now, db_session
 
 bp = Blueprint("doctor_console", __name__, url_prefix="/doctor", template_folder="templates")
@@ -182,12 +183,11 @@ def messages_json(consultation_id: int) -> Response:
 def message_image(consultation_id: int, seq: int) -> Response:
     session, account, _ = _doctor()
     consultation = _visit_or_404(session, account, consultation_id)
-    found = [m for m in visits.messages(session, consultation, seq - 1) if m.seq == seq]
-    if not found or found[0].image is None:
+    try:
+        message = visits.image_message(session, consultation, seq)
+    except DomainError:
         abort(404)
-    return Response(
-        found[0].image, mimetype=found[0].image_type, headers={"Cache-Control": "private, no-store"}
-    )
+    return private_file(message.image or b"", message.image_type)
 
 
 @bp.post("/consultations/<int:consultation_id>/accept")
@@ -278,11 +278,7 @@ def evidence(diagnosis_id: int) -> Response:
     diagnosis = session.get(OfflineDiagnosis, diagnosis_id)
     if diagnosis is None or diagnosis.evidence is None:
         abort(404)
-    return Response(
-        diagnosis.evidence,
-        mimetype=diagnosis.evidence_type,
-        headers={"Cache-Control": "private, no-store"},
-    )
+    return private_file(diagnosis.evidence, diagnosis.evidence_type)
 
 
 @bp.post("/diagnoses/<int:diagnosis_id>/review")
