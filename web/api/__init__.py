@@ -7,6 +7,7 @@ from flask import Flask
 from web.api import (
     consultations,
     diagnoses,
+    drugs,
     identity,
     meta,
     patients,
@@ -18,6 +19,7 @@ PREFIX = "/api/v1"
 
 
 def register(app: Flask, csrf_exempt: list[object]) -> None:
-    for module in (meta, identity, patients, practitioners, diagnoses, consultations, referrals):
+    modules = (meta, identity, patients, practitioners, diagnoses, consultations, referrals, drugs)
+    for module in modules:
         app.register_blueprint(module.bp, url_prefix=PREFIX)
         csrf_exempt.append(module.bp)

@@ -1,0 +1,249 @@
+"""Screening: whatever name arrives, find what it is, and never let a special-management drug
+through. A name is normalised (full-width, spaces, punctuation, case, strength, dosage form,
+salt) and resolved by exact keys only: generic, brand and English names, their pinyin and
+pinyin initials. Exact keys keep near misses apart (吗丁啉 is not 吗啡; 布洛芬 is allowed,
+洛芬待因 is not). A product is blocked when any ingredient is special-management. A name that
+resolves to nothing is unknown and cannot be prescribed; if it merely contains a controlled
+ingredient's name it is reported blocked as well."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+from pypinyin import Style, lazy_pinyin
+
+from prescriptions.catalogue import (
+    ControlClass,
+    ControlledIngredient,
+    Product,
+    controlled_ingredients,
+    products,
+)
+
+_FORMS = (
+    "缓释胶囊 肠溶胶囊 软胶囊 胶囊 缓释片 控释片 肠溶片 分散片 泡腾片 口崩片 舌下片 咀嚼片 "
+    "薄膜衣片 片 注射用 注射液 注射剂 针剂 口服溶液 口服液 溶液 糖浆 混悬液 颗粒 冲剂 滴丸 丸 "
+    "散 酊 膏 栓 贴剂 透皮贴剂 吸入粉雾剂 粉雾剂 气雾剂 吸入剂 喷雾剂 鼻喷剂 滴眼液 滴剂 饮片"
+)
+_SALTS = (
+    "盐酸 硫酸 重酒石酸 酒石酸 马来酸 磷酸 枸橼酸 氢溴酸 苯磺酸 甲磺酸 富马酸 琥珀酸 醋酸 "
+    "乙酸 苯甲酸 甲苯磺酸 门冬氨酸 硝酸 硫酸氢 氯化"
+)
+# Longest first, so that 缓释片 goes before 片 and 重酒石酸 before 酒石酸.
+DOSAGE_FORMS = sorted(_FORMS.split(), key=len, reverse=True)
+SALT_PREFIXES = sorted(_SALTS.split(), key=len, reverse=True)
+SALT_SUFFIXES = ("钠", "钾", "钙", "镁")
+ENGLISH_NOISE = re.compile(
+    r"\b(hydrochloride|hcl|sulfate|sulphate|tartrate|bitartrate|maleate|phosphate|citrate|"
+    r"hydrobromide|besylate|besilate|mesylate|fumarate|succinate|acetate|sodium|potassium|"
+    r"calcium|bisulfate|tablets?|capsules?|injection|extended|sustained|prolonged|controlled|"
+    r"release|modified|enteric|coated|oral|solution|syrup|transdermal|patch|for|and)\b"
+)
+STRENGTH = re.compile(
+    r"\d+(\.\d+)?\s*(mg|g|ml|μg|ug|mcg|iu|u|万单位|单位|毫克|克|毫升|微克|%)(/\d+(\.\d+)?\s*"
+    r"(mg|g|ml|μg|ug|mcg))?",
+    re.IGNORECASE,
+)
+PUNCTUATION = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def normalise(name: str) -> str:
+    """Full-width to half-width, lower case, no strength, no spaces or punctuation."""
+    text = unicodedata.normalize("NFKC", name).lower()
+    text = STRENGTH.sub("", text)
+    return PUNCTUATION.sub("", text)
+
+
+def chinese_stems(text: str) -> set[str]:
+    """The name, and the name without its dosage form and salt, for Chinese input."""
+    stems = {text}
+    for form in DOSAGE_FORMS:
+        if text.endswith(form) and len(text) > len(form) + 1:
+            stems.add(text[: -len(form)])
+            break
+    for stem in list(stems):
+        for salt in SALT_PREFIXES:
+            if stem.startswith(salt) and len(stem) > len(salt) + 1:
+                stems.add(stem[len(salt) :])
+                break
+    for stem in list(stems):
+        if stem.endswith(SALT_SUFFIXES) and len(stem) > 2:
+            stems.add(stem[:-1])
+    return stems
+
+
+def _pinyin_keys(chinese: str) -> set[str]:
+    syllables = lazy_pinyin(chinese, errors="ignore")
+    full = "".join(syllables)
+    initials = "".join(lazy_pinyin(chinese, style=Style.FIRST_LETTER, errors="ignore"))
+    keys = {full, full.replace("ü", "v"), full.replace("v", "u"), initials}
+    return {k for k in keys if len(k) >= 2}
+
+
+def _english_key(english: str) -> str:
+    return PUNCTUATION.sub("", ENGLISH_NOISE.sub(" ", english.lower()))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Something a name can resolve to: a catalogue product or a controlled ingredient."""
+
+    code: str
+    name: str
+    ingredients: tuple[str, ...]
+    product: Product | None
+
+
+@dataclass(frozen=True)
+class Index:
+    keys: dict[str, frozenset[str]]  # key -> entry codes
+    entries: dict[str, Entry]
+    controlled: dict[str, ControlledIngredient]  # ingredient name -> control
+
+
+def _add(keys: dict[str, set[str]], key: str, code: str) -> None:
+    if key:
+        keys.setdefault(key, set()).add(code)
+
+
+@cache
+def index() -> Index:
+    keys: dict[str, set[str]] = {}
+    entries: dict[str, Entry] = {}
+    controlled = {c.name: c for c in controlled_ingredients()}
+    for product in products():
+        entries[product.code] = Entry(
+            product.code, product.generic_name, product.ingredients, product
+        )
+        chinese_names = (product.generic_name, *product.brands)
+        if len(product.ingredients) == 1:
+            chinese_names += (product.ingredients[0],)
+        for name in chinese_names:
+            for stem in chinese_stems(normalise(name)):
+                _add(keys, stem, product.code)
+                for key in _pinyin_keys(stem):
+                    _add(keys, key, product.code)
+        _add(keys, _english_key(product.english_name), product.code)
+    for ingredient in controlled_ingredients():
+        code = f"I:{ingredient.name}"
+        entries[code] = Entry(code, ingredient.name, (ingredient.name,), None)
+        for name in (ingredient.name, *ingredient.aliases):
+            ascii_name = name.isascii()
+            key = _english_key(name) if ascii_name else normalise(name)
+            _add(keys, key, code)
+            if not ascii_name:
+                for pinyin in _pinyin_keys(key):
+                    # Initials of a two-character ingredient collide too easily with other
+                    # drugs' initials; full pinyin is kept for all.
+                    if len(pinyin) > 2 or len(key) > 2:
+                        _add(keys, pinyin, code)
+        _add(keys, _english_key(ingredient.english), code)
+    return Index({k: frozenset(v) for k, v in keys.items()}, entries, controlled)
+
+
+@dataclass(frozen=True)
+class Screened:
+    name: str
+    known: bool
+    blocked: bool
+    control_class: ControlClass | None
+    products: tuple[Product, ...]
+    reason: str
+
+    @property
+    def drug_code(self) -> str | None:
+        return self.products[0].code if len(self.products) == 1 else None
+
+
+def _controls(entry: Entry, day: dt.date) -> list[ControlClass]:
+    idx = index()
+    found = [
+        idx.controlled[name].control_class
+        for name in entry.ingredients
+        if name in idx.controlled and idx.controlled[name].effective_from <= day
+    ]
+    if entry.product is not None and entry.product.product_class is not None:
+        found.append(entry.product.product_class)
+    return found
+
+
+SEVERITY = list(ControlClass)
+
+
+def _lookup_keys(name: str) -> set[str]:
+    text = normalise(name)
+    if not text:
+        return set()
+    if text.isascii():
+        return {text, _english_key(name)}
+    return chinese_stems(text)
+
+
+def screen(name: str, day: dt.date) -> Screened:
+    """What `name` is, and whether it may be prescribed online on `day`."""
+    idx = index()
+    codes: set[str] = set()
+    for key in _lookup_keys(name):
+        codes |= idx.keys.get(key, frozenset())
+    entries = [idx.entries[c] for c in sorted(codes)]
+    if not entries:
+        return _unknown(name, day)
+    classes = [c for entry in entries for c in _controls(entry, day)]
+    never = sorted({c for c in classes if c.never_online}, key=SEVERITY.index)
+    found = tuple(e.product for e in entries if e.product is not None)
+    if never:
+        return Screened(
+            name, True, True, never[0], found, f"含{never[0].label}成分，互联网医院不得开具"
+        )
+    if not found:  # only an ingredient matched, and it is not (yet) controlled on `day`
+        return _unknown(name, day)
+    online = ControlClass.online_banned if ControlClass.online_banned in classes else None
+    return Screened(
+        name, True, False, online, found, "可开具；不得由网络零售药店配送" if online else "可开具"
+    )
+
+
+def _unknown(name: str, day: dt.date) -> Screened:
+    """Not in the catalogue: cannot be prescribed. If it names a controlled ingredient inside a
+    longer unknown name (复方XX可待因), it is reported blocked too."""
+    text = normalise(name)
+    for ingredient in controlled_ingredients():
+        if ingredient.effective_from > day:
+            continue
+        for alias in (ingredient.name, *ingredient.aliases):
+            alias_key = normalise(alias)
+            if len(alias_key) >= 2 and not alias_key.isascii() and alias_key in text:
+                return Screened(
+                    name,
+                    False,
+                    True,
+                    ingredient.control_class,
+                    (),
+                    f"未知药品，且名称含{ingredient.control_class.label}“{ingredient.name}”",
+                )
+    return Screened(name, False, False, None, (), "药品目录中没有该药品，不能开具")
+
+
+def search(query: str, limit: int = 20) -> list[Product]:
+    """Find products as pharmacists type: generic or brand name, pinyin, pinyin initials, or
+    the start of any of them."""
+    text = normalise(query)
+    if not text:
+        return []
+    idx = index()
+    codes: set[str] = set()
+    for key, found in idx.keys.items():
+        if key.startswith(text):
+            codes |= {c for c in found if not c.startswith("I:")}
+    ranked = sorted(
+        (idx.entries[c].product for c in codes if idx.entries[c].product is not None),
+        key=lambda p: (
+            p is None or not p.generic_name.startswith(query),
+            p.generic_name if p else "",
+        ),
+    )
+    return [p for p in ranked if p is not None][:limit]
