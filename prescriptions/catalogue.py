@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import enum
+import hashlib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -57,7 +58,7 @@ class ControlledIngredient:
 
 @dataclass(frozen=True)
 class Product:
-    code: str  # stable: "D" + row number in drugs.csv
+    code: str  # stable: from the generic name and strength, whatever the row order
     generic_name: str
     english_name: str
     brands: tuple[str, ...]
@@ -100,7 +101,7 @@ def controlled_ingredients() -> tuple[ControlledIngredient, ...]:
 def products() -> tuple[Product, ...]:
     return tuple(
         Product(
-            code=f"D{number:04d}",
+            code=product_code(row["generic_name"], row["strength"]),
             generic_name=row["generic_name"],
             english_name=row["english_name"],
             brands=_split(row["brands"]),
@@ -114,5 +115,9 @@ def products() -> tuple[Product, ...]:
             product_class=ControlClass(row["product_class"]) if row["product_class"] else None,
             source=row["source"],
         )
-        for number, row in enumerate(_rows("drugs.csv"), start=1)
+        for row in _rows("drugs.csv")
     )
+
+
+def product_code(generic_name: str, strength: str) -> str:
+    return "D" + hashlib.sha256(f"{generic_name}|{strength}".encode()).hexdigest()[:10]

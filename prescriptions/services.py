@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit, clock
 from core.audit import Actor
+from prescriptions.catalogue import products
+from prescriptions.models import Drug
 from prescriptions.screening import Screened, screen
 
 
@@ -27,3 +32,66 @@ def screen_names(session: Session, actor: Actor, names: list[str], door: str) ->
                 },
             )
     return results
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    added: int
+    updated: int
+    retired: int
+    blocked: int
+
+
+def load_catalogue(session: Session, actor: Actor) -> LoadReport:
+    """Bring the drugs table in line with the package's data files. Drugs that left the data
+    are retired (kept for old prescriptions), never deleted. Running it again changes nothing."""
+    existing = {d.code: d for d in session.scalars(select(Drug))}
+    added = updated = blocked = 0
+    today = clock.today()
+    seen = set()
+    for product in products():
+        seen.add(product.code)
+        result = screen(product.generic_name, today)
+        values = {
+            "generic_name": product.generic_name,
+            "english_name": product.english_name,
+            "brands": list(product.brands),
+            "ingredients": list(product.ingredients),
+            "dosage_form": product.dosage_form,
+            "strength": product.strength,
+            "route": product.route,
+            "atc": product.atc,
+            "rx": product.rx,
+            "max_daily_dose_mg": product.max_daily_dose_mg,
+            "control_class": result.control_class,
+            "blocked": result.blocked,
+            "source": product.source[:300],
+            "active": True,
+        }
+        blocked += result.blocked
+        drug = existing.get(product.code)
+        if drug is None:
+            session.add(Drug(code=product.code, **values))
+            added += 1
+        elif any(getattr(drug, k) != v for k, v in values.items()):
+            for key, value in values.items():
+                setattr(drug, key, value)
+            drug.updated_at = clock.now()
+            updated += 1
+    retired = 0
+    for code, drug in existing.items():
+        if code not in seen and drug.active:
+            drug.active = False
+            retired += 1
+    session.flush()
+    report = LoadReport(added, updated, retired, blocked)
+    if added or updated or retired:
+        audit.record(
+            session,
+            actor,
+            "drug_catalogue.load",
+            "drug_catalogue",
+            "package",
+            {"added": added, "updated": updated, "retired": retired},
+        )
+    return report

@@ -69,6 +69,25 @@ def seed_demo() -> None:
     click.echo(f"password for all: {demo.DEMO_PASSWORD}")
 
 
+@cli.group()
+def drugs() -> None:
+    """The drug catalogue."""
+
+
+@drugs.command("load")
+@with_appcontext
+def drugs_load() -> None:
+    """Load the catalogue shipped with the package into the database (safe to repeat)."""
+    from prescriptions.services import load_catalogue
+
+    with runtime.current().database.transaction() as session:
+        report = load_catalogue(session, audit.Actor.system())
+    click.echo(
+        f"drug catalogue: {report.added} added, {report.updated} updated, "
+        f"{report.retired} retired; {report.blocked} barred from online prescribing"
+    )
+
+
 @cli.group("audit")
 def audit_group() -> None:
     """The audit trail."""

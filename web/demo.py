@@ -22,6 +22,7 @@ from identity import services as identity
 from identity.models import Account, Institution, Relation, Role
 from identity.rules import PractitionerKind, Title
 from identity.services import patients, practitioners
+from prescriptions.services import load_catalogue
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - published demo credential, refused outside demo mode
 DEMO_INSTITUTION_CODE = "DEMO-HOSP"
@@ -88,6 +89,9 @@ def seed(session: Session) -> list[str]:
     if institution is None:
         institution = identity.create_institution(session, DEMO_INSTITUTION_CODE, "演示互联网医院")
         created.append(f"institution {institution.name}")
+    catalogue = load_catalogue(session, Actor.system())
+    if catalogue.added:
+        created.append(f"drug catalogue ({catalogue.added} drugs)")
     for username, role, name in PLAIN_ACCOUNTS:
         if not _exists(session, username):
             identity.create_account(
