@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
-from sqlalchemy import JSON, Boolean, Enum, Float, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, Date, Enum, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime, utcnow
 from core.models import BigId
@@ -35,3 +36,50 @@ class Drug(Base):
     source: Mapped[str] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PrescriptionState(enum.StrEnum):
+    written = "written"  # by the consulting doctor; signing and pharmacist review follow
+
+    @property
+    def label(self) -> str:
+        return {"written": "已开具，待签名"}[self.value]
+
+
+class Prescription(Base):
+    __tablename__ = "prescriptions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    diagnosis_code: Mapped[str] = mapped_column(String(16))
+    state: Mapped[PrescriptionState] = mapped_column(
+        Enum(PrescriptionState, native_enum=False, length=16)
+    )
+    stable_chronic_reason: Mapped[str | None] = mapped_column(String(300))
+    accompanying_physician: Mapped[str | None] = mapped_column(String(64))
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    items: Mapped[list[PrescriptionItem]] = relationship(
+        order_by="PrescriptionItem.line", back_populates="prescription"
+    )
+
+
+class PrescriptionItem(Base):
+    __tablename__ = "prescription_items"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescriptions.id"), index=True)
+    line: Mapped[int] = mapped_column(Integer)
+    drug_id: Mapped[int] = mapped_column(ForeignKey("drugs.id"))
+    name_as_written: Mapped[str] = mapped_column(String(100))
+    dose_mg: Mapped[float] = mapped_column(Float)
+    times_per_day: Mapped[int] = mapped_column(Integer)
+    route: Mapped[str] = mapped_column(String(16))
+    days: Mapped[int] = mapped_column(Integer)
+
+    prescription: Mapped[Prescription] = relationship(back_populates="items")
+    drug: Mapped[Drug] = relationship()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pydantic import BaseModel, Field
 
 from prescriptions.catalogue import ControlClass
@@ -39,3 +41,45 @@ class ScreenResult(BaseModel):
 
 class ScreenOut(BaseModel):
     results: list[ScreenResult]
+
+
+class ItemIn(BaseModel):
+    drug: str = Field(min_length=1, max_length=100, description="generic or brand name")
+    dose_mg: float = Field(gt=0, le=100_000, description="dose per administration, mg")
+    times_per_day: int = Field(ge=1, le=12)
+    route: str = Field("", max_length=16)
+    days: int = Field(ge=1, le=366)
+
+
+class PrescriptionIn(BaseModel):
+    items: list[ItemIn] = Field(min_length=1, max_length=20)
+    stable_chronic_reason: str | None = Field(
+        None, max_length=300, description="required for more than 4 weeks (up to 12)"
+    )
+    accompanying_physician: str | None = Field(
+        None, max_length=64, description="for a child under 6: the specialist present"
+    )
+    valid_days: int = Field(1, ge=1, le=3, description="valid on the day issued, or up to 3")
+
+
+class ItemOut(BaseModel):
+    line: int
+    drug_id: str
+    generic_name: str
+    name_as_written: str
+    strength: str
+    dose_mg: float
+    times_per_day: int
+    route: str
+    days: int
+
+
+class PrescriptionOut(BaseModel):
+    id: int
+    consultation_id: int
+    state: str
+    state_label: str
+    diagnosis_code: str
+    issued_on: dt.date
+    valid_until: dt.date
+    items: list[ItemOut]

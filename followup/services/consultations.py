@@ -185,7 +185,7 @@ def visible_to(session: Session, account: Account, consultation: Consultation) -
     raise NotFound("没有这次问诊")  # never say that someone else's visit exists
 
 
-def _doctor_of(session: Session, account: Account, consultation: Consultation) -> Practitioner:
+def doctor_of(session: Session, account: Account, consultation: Consultation) -> Practitioner:
     practitioner = practitioner_rules.practitioner_for(session, account)
     if consultation.doctor_id != practitioner.id:
         raise Forbidden("只有接诊医生可以执行此操作")
@@ -253,7 +253,7 @@ def post_message(
     visible_to(session, account, consultation)
     is_doctor = account.role is Role.doctor
     if is_doctor:
-        _doctor_of(session, account, consultation)
+        doctor_of(session, account, consultation)
     if not consultation.state.is_open:
         raise InvalidState(f"问诊已{consultation.state.label}，不能再发送消息")
     if is_doctor and consultation.state is S.accepted:
@@ -413,7 +413,7 @@ def complete(
 ) -> VisitRecord:
     """End the visit with its record, signed by the doctor (fresh face check needed)."""
     consultation = get(session, consultation_id, lock=True)
-    practitioner = _doctor_of(session, account, consultation)
+    practitioner = doctor_of(session, account, consultation)
     rules.check_transition(consultation.state, S.completed)
     record = _sign_record(session, practitioner, consultation, fields, now, None)
     _move(session, consultation, S.completed, actor_of(account), now)
@@ -444,7 +444,7 @@ def amend(
 ) -> VisitRecord:
     """A correction is a new signed version; the earlier ones stay as they were."""
     consultation = get(session, consultation_id, lock=True)
-    practitioner = _doctor_of(session, account, consultation)
+    practitioner = doctor_of(session, account, consultation)
     if latest_record(session, consultation.id) is None:
         raise InvalidState("还没有已签名的病历")
     if not reason.strip():
@@ -489,7 +489,7 @@ def refer(
 ) -> Consultation:
     """The doctor ends the online visit and hands the patient to in-person care."""
     consultation = get(session, consultation_id, lock=True)
-    _doctor_of(session, account, consultation)
+    doctor_of(session, account, consultation)
     rules.check_transition(consultation.state, S.referred)
     if not reason.strip():
         raise ValidationFailed("请填写转诊原因")
@@ -522,7 +522,7 @@ def cancel(
     consultation = get(session, consultation_id, lock=True)
     visible_to(session, account, consultation)
     if account.role is Role.doctor:
-        _doctor_of(session, account, consultation)
+        doctor_of(session, account, consultation)
     _move(
         session,
         consultation,

@@ -12,6 +12,7 @@ from web.api import (
     meta,
     patients,
     practitioners,
+    prescriptions,
     referrals,
 )
 
@@ -19,7 +20,17 @@ PREFIX = "/api/v1"
 
 
 def register(app: Flask, csrf_exempt: list[object]) -> None:
-    modules = (meta, identity, patients, practitioners, diagnoses, consultations, referrals, drugs)
+    modules = (
+        meta,
+        identity,
+        patients,
+        practitioners,
+        diagnoses,
+        consultations,
+        referrals,
+        drugs,
+        prescriptions,
+    )
     for module in modules:
         app.register_blueprint(module.bp, url_prefix=PREFIX)
         csrf_exempt.append(module.bp)

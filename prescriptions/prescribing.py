@@ -1,0 +1,94 @@
+"""Writing a prescription in a return visit: the consulting doctor only, in an accepted visit,
+every drug screened, every rule checked before anything is saved."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.errors import InvalidState
+from followup.models import ConsultationState
+from followup.services import consultations as visits
+from identity import rules as identity_rules
+from identity.models import Account
+from identity.services import actor_of
+from prescriptions import rules
+from prescriptions.models import Drug, Prescription, PrescriptionItem, PrescriptionState
+from prescriptions.services import screen_names
+
+OPEN_FOR_PRESCRIBING = {ConsultationState.accepted, ConsultationState.in_progress}
+
+
+@dataclass(frozen=True)
+class Draft:
+    items: list[rules.ItemDraft]
+    routes: list[str]
+    stable_chronic_reason: str | None = None
+    accompanying_physician: str | None = None
+    extra_valid_days: int = 0
+
+
+def prescribe(
+    session: Session, account: Account, consultation_id: int, draft: Draft, now: dt.datetime
+) -> Prescription:
+    """No drug before the prescription, and no prescription without an accepted visit."""
+    consultation = visits.get(session, consultation_id, lock=True)
+    visits.visible_to(session, account, consultation)
+    practitioner = visits.doctor_of(session, account, consultation)
+    if consultation.state not in OPEN_FOR_PRESCRIBING:
+        raise InvalidState(f"问诊{consultation.state.label}，不能开具处方")
+    screened = screen_names(
+        session, actor_of(account), [i.drug_name for i in draft.items], "prescribe"
+    )
+    context = rules.Context(
+        patient_age=identity_rules.age_on(consultation.person.birth_date, now.date()),
+        guardian_recorded=consultation.guardian_person_id is not None,
+        accompanying_physician=draft.accompanying_physician,
+        stable_chronic_reason=draft.stable_chronic_reason,
+    )
+    rules.check(list(zip(draft.items, screened, strict=True)), context)
+    codes = [result.products[0].code for result in screened]
+    drugs = {d.code: d for d in session.scalars(select(Drug).where(Drug.code.in_(codes)))}
+    missing = [c for c in codes if c not in drugs or not drugs[c].active]
+    if missing:
+        raise rules.UnknownDrug("药品目录尚未加载或该药品已停用（hospital drugs load）")
+    prescription = Prescription(
+        consultation_id=consultation.id,
+        person_id=consultation.person_id,
+        doctor_id=practitioner.id,
+        diagnosis_code=consultation.diagnosis.icd10_code,
+        state=PrescriptionState.written,
+        stable_chronic_reason=(draft.stable_chronic_reason or "").strip() or None,
+        accompanying_physician=(draft.accompanying_physician or "").strip() or None,
+        issued_on=now.date(),
+        valid_until=rules.valid_until(now.date(), draft.extra_valid_days),
+    )
+    for line, (item, code, route) in enumerate(
+        zip(draft.items, codes, draft.routes, strict=True), start=1
+    ):
+        prescription.items.append(
+            PrescriptionItem(
+                line=line,
+                drug_id=drugs[code].id,
+                name_as_written=item.drug_name[:100],
+                dose_mg=item.dose_mg,
+                times_per_day=item.times_per_day,
+                route=route or drugs[code].route,
+                days=item.days,
+            )
+        )
+    session.add(prescription)
+    session.flush()
+    audit.record(
+        session,
+        actor_of(account),
+        "prescription.write",
+        "prescription",
+        prescription.id,
+        {"consultation_id": consultation.id, "drugs": codes},
+    )
+    return prescription

@@ -1,0 +1,134 @@
+"""Prescription rules (处方管理办法; 长期处方管理规范; 互联网诊疗管理办法 第十九条), checked on
+a draft before anything is saved. Each refusal has a stable code; a controlled drug is never
+overridable."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from core.errors import DomainError
+from prescriptions.screening import Screened
+
+MAX_ITEMS = 5  # 处方管理办法 第六条
+NORMAL_MAX_DAYS = 28  # 长期处方: normally ≤ 4 weeks
+STABLE_CHRONIC_MAX_DAYS = 84  # up to 12 weeks for a stable chronic patient, with a reason
+GUARDIAN_AGE = 6  # 第十九条: under 6 needs a guardian and an accompanying physician
+
+
+class PrescriptionRefused(DomainError):
+    status = 422
+
+
+class ControlledDrug(PrescriptionRefused):
+    code = "controlled_drug"
+    title = "特殊管理药品不得在互联网医院开具"
+
+
+class UnknownDrug(PrescriptionRefused):
+    code = "unknown_drug"
+    title = "药品目录中没有该药品"
+
+
+class TooManyItems(PrescriptionRefused):
+    code = "too_many_items"
+    title = "每张处方不得超过 5 种药品"
+
+
+class SupplyTooLong(PrescriptionRefused):
+    code = "supply_too_long"
+    title = "处方用量超过规定天数"
+
+
+class GuardianRequired(PrescriptionRefused):
+    code = "guardian_required"
+    title = "6 岁以下儿童须有监护人和相关专业医师陪同"
+
+
+class DuplicateTherapy(PrescriptionRefused):
+    code = "duplicate_therapy"
+    title = "同一成分重复用药"
+
+
+class DoseExceedsMax(PrescriptionRefused):
+    code = "dose_exceeds_max"
+    title = "日剂量超过最大剂量"
+
+
+@dataclass(frozen=True)
+class ItemDraft:
+    drug_name: str
+    dose_mg: float
+    times_per_day: int
+    days: int
+
+
+@dataclass(frozen=True)
+class Context:
+    patient_age: int
+    guardian_recorded: bool
+    accompanying_physician: str | None
+    stable_chronic_reason: str | None
+
+
+def check(items: list[tuple[ItemDraft, Screened]], context: Context) -> None:
+    """Refuse the draft with the first rule it breaks, controlled drugs first of all."""
+    for item, result in items:
+        if result.blocked:
+            raise ControlledDrug(
+                f"“{item.drug_name}”{result.reason}",
+                drug=item.drug_name,
+                control_class=result.control_class.value if result.control_class else None,
+            )
+    for item, result in items:
+        if not result.known or len(result.products) != 1:
+            detail = (
+                "请从药品目录中选择" if not result.known else "名称对应多个药品，请选择具体规格"
+            )
+            raise UnknownDrug(f"“{item.drug_name}”：{detail}", drug=item.drug_name)
+    if not items:
+        raise PrescriptionRefused("处方中没有药品")
+    if len(items) > MAX_ITEMS:
+        raise TooManyItems(f"共 {len(items)} 种药品")
+    if context.patient_age < GUARDIAN_AGE and not (
+        context.guardian_recorded and (context.accompanying_physician or "").strip()
+    ):
+        raise GuardianRequired("请确认并登记监护人及陪同的相关专业医师")
+    limit = (
+        STABLE_CHRONIC_MAX_DAYS
+        if (context.stable_chronic_reason or "").strip()
+        else (NORMAL_MAX_DAYS)
+    )
+    for item, _ in items:
+        if item.days < 1 or item.days > limit:
+            raise SupplyTooLong(
+                f"“{item.drug_name}” {item.days} 天超过 {limit} 天"
+                + (
+                    ""
+                    if limit == STABLE_CHRONIC_MAX_DAYS
+                    else "；病情稳定的慢性病患者须写明理由，最长 12 周"
+                ),
+                max_days=limit,
+            )
+    seen: dict[str, str] = {}
+    for item, result in items:
+        for ingredient in result.products[0].ingredients:
+            if ingredient in seen:
+                raise DuplicateTherapy(
+                    f"“{seen[ingredient]}”与“{item.drug_name}”均含{ingredient}",
+                    ingredient=ingredient,
+                )
+            seen[ingredient] = item.drug_name
+    for item, result in items:
+        maximum = result.products[0].max_daily_dose_mg
+        daily = item.dose_mg * item.times_per_day
+        if maximum is not None and daily > maximum:
+            raise DoseExceedsMax(
+                f"“{item.drug_name}”日剂量 {daily:g} mg 超过最大 {maximum:g} mg",
+                max_daily_mg=maximum,
+            )
+
+
+def valid_until(issued: dt.date, extra_days: int) -> dt.date:
+    """Valid on the day issued; the doctor may extend it to at most 3 days (第十八条)."""
+    return issued + dt.timedelta(days=min(max(extra_days, 0), 2))

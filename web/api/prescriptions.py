@@ -1,0 +1,84 @@
+"""Prescription API: the consulting doctor writes a prescription in an accepted visit."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from core import clock
+from identity.models import Role
+from prescriptions import rules
+from prescriptions.models import Prescription
+from prescriptions.prescribing import Draft, prescribe
+from prescriptions.schemas import ItemOut, PrescriptionIn, PrescriptionOut
+from web.auth import api_account, api_roles_required
+from web.openapi import body, operation
+from web.responses import json_model
+from web.session import commit_now, db_session
+
+bp = Blueprint("api_prescriptions", __name__)
+
+
+def prescription_out(p: Prescription) -> PrescriptionOut:
+    return PrescriptionOut(
+        id=p.id,
+        consultation_id=p.consultation_id,
+        state=p.state.value,
+        state_label=p.state.label,
+        diagnosis_code=p.diagnosis_code,
+        issued_on=p.issued_on,
+        valid_until=p.valid_until,
+        items=[
+            ItemOut(
+                line=i.line,
+                drug_id=i.drug.code,
+                generic_name=i.drug.generic_name,
+                name_as_written=i.name_as_written,
+                strength=i.drug.strength,
+                dose_mg=i.dose_mg,
+                times_per_day=i.times_per_day,
+                route=i.route,
+                days=i.days,
+            )
+            for i in p.items
+        ],
+    )
+
+
+@bp.post("/consultations/<int:consultation_id>/prescriptions")
+@operation(
+    "Write a prescription in an accepted visit (the consulting doctor only)",
+    tag="prescriptions",
+    body=PrescriptionIn,
+    response=PrescriptionOut,
+    status=201,
+    problems=(
+        "controlled_drug",
+        "unknown_drug",
+        "too_many_items",
+        "supply_too_long",
+        "guardian_required",
+        "duplicate_therapy",
+        "dose_exceeds_max",
+        "invalid_state",
+        "forbidden",
+        "not_found",
+    ),
+    description="Special-management drugs are refused under any name (never overridable); "
+    "every blocked attempt is audited.",
+)
+@api_roles_required(Role.doctor)
+def write(consultation_id: int) -> tuple[Response, int]:
+    data: PrescriptionIn = body()
+    draft = Draft(
+        items=[rules.ItemDraft(i.drug, i.dose_mg, i.times_per_day, i.days) for i in data.items],
+        routes=[i.route for i in data.items],
+        stable_chronic_reason=data.stable_chronic_reason,
+        accompanying_physician=data.accompanying_physician,
+        extra_valid_days=data.valid_days - 1,
+    )
+    try:
+        prescription = prescribe(db_session(), api_account(), consultation_id, draft, clock.now())
+    except rules.ControlledDrug:
+        commit_now()  # the blocked attempt stays in the audit trail
+        raise
+    return json_model(prescription_out(prescription), 201)
