@@ -39,11 +39,12 @@ class Drug(Base):
 
 
 class PrescriptionState(enum.StrEnum):
-    written = "written"  # by the consulting doctor; signing and pharmacist review follow
+    written = "written"  # by the consulting doctor, not yet signed
+    signed = "signed"  # signed by the doctor; the pharmacist's review follows
 
     @property
     def label(self) -> str:
-        return {"written": "已开具，待签名"}[self.value]
+        return {"written": "已开具，待医生签名", "signed": "医生已签名，待药师审核"}[self.value]
 
 
 class Prescription(Base):
@@ -62,6 +63,9 @@ class Prescription(Base):
     issued_on: Mapped[dt.date] = mapped_column(Date)
     valid_until: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    doctor_signature_key: Mapped[str | None] = mapped_column(String(64))
+    doctor_signature: Mapped[str | None] = mapped_column(String(128))
+    doctor_signed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     items: Mapped[list[PrescriptionItem]] = relationship(
         order_by="PrescriptionItem.line", back_populates="prescription"

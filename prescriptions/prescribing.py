@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.errors import InvalidState
+from core.errors import Forbidden, InvalidState, NotFound
 from followup.models import ConsultationState
 from followup.services import consultations as visits
 from identity import rules as identity_rules
 from identity.models import Account
-from identity.services import actor_of
+from identity.services import actor_of, practitioners
 from prescriptions import rules
 from prescriptions.models import Drug, Prescription, PrescriptionItem, PrescriptionState
 from prescriptions.services import screen_names
@@ -92,3 +92,79 @@ def prescribe(
         {"consultation_id": consultation.id, "drugs": codes},
     )
     return prescription
+
+
+def signed_content(prescription: Prescription) -> dict[str, object]:
+    """What the doctor signs: every field a pharmacist or a pharmacy relies on."""
+    return {
+        "prescription_id": prescription.id,
+        "consultation_id": prescription.consultation_id,
+        "patient_person_id": prescription.person_id,
+        "doctor_id": prescription.doctor_id,
+        "diagnosis_code": prescription.diagnosis_code,
+        "issued_on": prescription.issued_on.isoformat(),
+        "valid_until": prescription.valid_until.isoformat(),
+        "stable_chronic_reason": prescription.stable_chronic_reason,
+        "accompanying_physician": prescription.accompanying_physician,
+        "items": [
+            {
+                "line": i.line,
+                "drug": i.drug.code,
+                "generic_name": i.drug.generic_name,
+                "strength": i.drug.strength,
+                "dose_mg": i.dose_mg,
+                "times_per_day": i.times_per_day,
+                "route": i.route,
+                "days": i.days,
+            }
+            for i in prescription.items
+        ],
+    }
+
+
+def get(session: Session, prescription_id: int) -> Prescription:
+    prescription = session.get(Prescription, prescription_id)
+    if prescription is None:
+        raise NotFound("没有这张处方")
+    return prescription
+
+
+def sign(
+    session: Session, account: Account, prescription_id: int, now: dt.datetime
+) -> Prescription:
+    """The prescriber signs (eligible, face-checked) with the active key."""
+    prescription = session.get(Prescription, prescription_id, with_for_update=True)
+    if prescription is None:
+        raise NotFound("没有这张处方")
+    doctor = practitioners.practitioner_for(session, account)
+    if prescription.doctor_id != doctor.id:
+        raise Forbidden("只有开具处方的医生可以签名")
+    if prescription.state is not PrescriptionState.written:
+        raise InvalidState(f"处方{prescription.state.label}")
+    signature = practitioners.sign(session, doctor, signed_content(prescription), now)
+    prescription.doctor_signature_key = signature.key_fingerprint
+    prescription.doctor_signature = signature.value
+    prescription.doctor_signed_at = now
+    prescription.state = PrescriptionState.signed
+    session.flush()
+    audit.record(
+        session,
+        actor_of(account),
+        "prescription.sign",
+        "prescription",
+        prescription.id,
+        {"key": signature.key_fingerprint},
+    )
+    return prescription
+
+
+def doctor_signature_valid(session: Session, prescription: Prescription) -> bool:
+    """Recomputed from the rows as they are now: any change after signing voids it."""
+    if not prescription.doctor_signature or not prescription.doctor_signature_key:
+        return False
+    return practitioners.verify(
+        session,
+        prescription.doctor_signature_key,
+        signed_content(prescription),
+        prescription.doctor_signature,
+    )

@@ -83,3 +83,14 @@ class PrescriptionOut(BaseModel):
     issued_on: dt.date
     valid_until: dt.date
     items: list[ItemOut]
+    doctor_signature_key: str | None = None
+    doctor_signed_at: dt.datetime | None = None
+
+
+class VerificationOut(BaseModel):
+    prescription_id: int
+    doctor_signature_valid: bool
+    doctor_signature_key: str | None
+    pharmacist_signature_valid: bool | None = Field(
+        None, description="null until a pharmacist has reviewed it"
+    )

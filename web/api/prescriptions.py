@@ -6,10 +6,10 @@ from flask import Blueprint, Response
 
 from core import clock
 from identity.models import Role
-from prescriptions import rules
+from prescriptions import prescribing, rules
 from prescriptions.models import Prescription
 from prescriptions.prescribing import Draft, prescribe
-from prescriptions.schemas import ItemOut, PrescriptionIn, PrescriptionOut
+from prescriptions.schemas import ItemOut, PrescriptionIn, PrescriptionOut, VerificationOut
 from web.auth import api_account, api_roles_required
 from web.openapi import body, operation
 from web.responses import json_model
@@ -27,6 +27,8 @@ def prescription_out(p: Prescription) -> PrescriptionOut:
         diagnosis_code=p.diagnosis_code,
         issued_on=p.issued_on,
         valid_until=p.valid_until,
+        doctor_signature_key=p.doctor_signature_key,
+        doctor_signed_at=p.doctor_signed_at,
         items=[
             ItemOut(
                 line=i.line,
@@ -82,3 +84,36 @@ def write(consultation_id: int) -> tuple[Response, int]:
         commit_now()  # the blocked attempt stays in the audit trail
         raise
     return json_model(prescription_out(prescription), 201)
+
+
+@bp.post("/prescriptions/<int:prescription_id>/sign")
+@operation(
+    "The prescriber signs the prescription (fresh face check; Ed25519 over its content)",
+    tag="prescriptions",
+    response=PrescriptionOut,
+    problems=("face_check_required", "practitioner_not_eligible", "invalid_state", "forbidden"),
+)
+@api_roles_required(Role.doctor)
+def sign(prescription_id: int) -> tuple[Response, int]:
+    prescription = prescribing.sign(db_session(), api_account(), prescription_id, clock.now())
+    return json_model(prescription_out(prescription))
+
+
+@bp.get("/prescriptions/<int:prescription_id>/verify")
+@operation(
+    "Check the signatures against the prescription's current content",
+    tag="prescriptions",
+    response=VerificationOut,
+    problems=("not_found",),
+)
+@api_roles_required(Role.doctor, Role.pharmacist, Role.kiosk)
+def verify(prescription_id: int) -> tuple[Response, int]:
+    session = db_session()
+    prescription = prescribing.get(session, prescription_id)
+    return json_model(
+        VerificationOut(
+            prescription_id=prescription.id,
+            doctor_signature_valid=prescribing.doctor_signature_valid(session, prescription),
+            doctor_signature_key=prescription.doctor_signature_key,
+        )
+    )
