@@ -41,10 +41,17 @@ class Drug(Base):
 class PrescriptionState(enum.StrEnum):
     written = "written"  # by the consulting doctor, not yet signed
     signed = "signed"  # signed by the doctor; the pharmacist's review follows
+    approved = "approved"  # reviewed and signed by a pharmacist: now it takes effect
+    rejected = "rejected"  # back to the doctor with a reason
 
     @property
     def label(self) -> str:
-        return {"written": "已开具，待医生签名", "signed": "医生已签名，待药师审核"}[self.value]
+        return {
+            "written": "已开具，待医生签名",
+            "signed": "医生已签名，待药师审核",
+            "approved": "药师审核通过",
+            "rejected": "药师退回",
+        }[self.value]
 
 
 class Prescription(Base):
@@ -66,6 +73,13 @@ class Prescription(Base):
     doctor_signature_key: Mapped[str | None] = mapped_column(String(64))
     doctor_signature: Mapped[str | None] = mapped_column(String(128))
     doctor_signed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    pharmacist_id: Mapped[int | None] = mapped_column(ForeignKey("practitioners.id"))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    review_reason: Mapped[str | None] = mapped_column(String(32))
+    review_note: Mapped[str | None] = mapped_column(String(300))
+    pharmacist_signature_key: Mapped[str | None] = mapped_column(String(64))
+    pharmacist_signature: Mapped[str | None] = mapped_column(String(128))
 
     items: Mapped[list[PrescriptionItem]] = relationship(
         order_by="PrescriptionItem.line", back_populates="prescription"

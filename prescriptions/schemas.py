@@ -94,3 +94,16 @@ class VerificationOut(BaseModel):
     pharmacist_signature_valid: bool | None = Field(
         None, description="null until a pharmacist has reviewed it"
     )
+
+
+class ReviewQueueOut(BaseModel):
+    prescription: PrescriptionOut | None
+    findings: list[str] = Field(default_factory=list, description="automated pre-review")
+
+
+class RejectIn(BaseModel):
+    reason: str = Field(
+        description="inappropriate_drug, dose, interaction, duplicate, "
+        "contraindication, incomplete or other"
+    )
+    note: str = Field(min_length=1, max_length=300)

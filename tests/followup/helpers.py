@@ -21,8 +21,10 @@ def start_visit(client: FlaskClient, headers: dict, diagnosis_id: int, **overrid
     return client.post("/api/v1/consultations", json=data, headers=headers)
 
 
-def patient_with_diagnosis(session: Any, **diagnosis: Any) -> tuple[Account, dict, int]:
-    account = factories.verified_patient()
+def patient_with_diagnosis(
+    session: Any, id_number: str = "110105198503141235", **diagnosis: Any
+) -> tuple[Account, dict, int]:
+    account = factories.verified_patient(id_number)
     assert account.person is not None
     found = factories.diagnosis(account.person, **diagnosis)
     return account, bearer(session, account=account), found.id

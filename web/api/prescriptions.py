@@ -6,11 +6,19 @@ from flask import Blueprint, Response
 
 from core import clock
 from identity.models import Role
-from prescriptions import prescribing, rules
+from prescriptions import prescribing, review, rules
 from prescriptions.models import Prescription
 from prescriptions.prescribing import Draft, prescribe
-from prescriptions.schemas import ItemOut, PrescriptionIn, PrescriptionOut, VerificationOut
+from prescriptions.schemas import (
+    ItemOut,
+    PrescriptionIn,
+    PrescriptionOut,
+    RejectIn,
+    ReviewQueueOut,
+    VerificationOut,
+)
 from web.auth import api_account, api_roles_required
+from web.errors import ApiProblem
 from web.openapi import body, operation
 from web.responses import json_model
 from web.session import commit_now, db_session
@@ -115,5 +123,59 @@ def verify(prescription_id: int) -> tuple[Response, int]:
             prescription_id=prescription.id,
             doctor_signature_valid=prescribing.doctor_signature_valid(session, prescription),
             doctor_signature_key=prescription.doctor_signature_key,
+            pharmacist_signature_valid=review.pharmacist_signature_valid(session, prescription),
         )
     )
+
+
+@bp.post("/pharmacist/claim")
+@operation(
+    "Claim the oldest prescription waiting for review (row-locked: never two pharmacists)",
+    tag="prescriptions",
+    response=ReviewQueueOut,
+    problems=("practitioner_not_eligible", "forbidden", "check_unavailable"),
+)
+@api_roles_required(Role.pharmacist)
+def claim() -> tuple[Response, int]:
+    now = clock.now()
+    prescription = review.claim_next(db_session(), api_account(), now)
+    if prescription is None:
+        return json_model(ReviewQueueOut(prescription=None))
+    findings = review.pre_review(prescription, now.date())
+    return json_model(
+        ReviewQueueOut(prescription=prescription_out(prescription), findings=findings)
+    )
+
+
+@bp.post("/prescriptions/<int:prescription_id>/approve")
+@operation(
+    "Approve and sign as pharmacist (fresh face check; never one's own prescription)",
+    tag="prescriptions",
+    response=PrescriptionOut,
+    problems=("invalid_state", "face_check_required", "check_unavailable", "forbidden"),
+)
+@api_roles_required(Role.pharmacist)
+def approve(prescription_id: int) -> tuple[Response, int]:
+    prescription = review.approve(db_session(), api_account(), prescription_id, clock.now())
+    return json_model(prescription_out(prescription))
+
+
+@bp.post("/prescriptions/<int:prescription_id>/reject")
+@operation(
+    "Return the prescription to the doctor with a reason code and a note",
+    tag="prescriptions",
+    body=RejectIn,
+    response=PrescriptionOut,
+    problems=("invalid_state", "forbidden", "validation_error"),
+)
+@api_roles_required(Role.pharmacist)
+def reject(prescription_id: int) -> tuple[Response, int]:
+    data: RejectIn = body()
+    try:
+        reason = review.RejectReason(data.reason)
+    except ValueError:
+        raise ApiProblem(422, "validation_error", "退回理由代码无效") from None
+    prescription = review.reject(
+        db_session(), api_account(), prescription_id, reason, data.note, clock.now()
+    )
+    return json_model(prescription_out(prescription))

@@ -1,0 +1,122 @@
+"""Pharmacist review: claims never overlap, approval signs over the doctor-signed content,
+rejection goes back with a reason, and a changed prescription cannot be approved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core.audit import Actor
+from identity.rules import PractitionerKind, Title
+from prescriptions.services import load_catalogue
+from tests import factories
+from tests.followup.helpers import doctor_headers, patient_with_diagnosis, start_visit
+from tests.helpers import bearer
+
+ITEM = {"drug": "氨氯地平", "dose_mg": 5, "times_per_day": 1, "days": 28}
+
+
+def _signed_prescription(
+    client: FlaskClient, session: Session, id_number: str = "110105198503141235"
+) -> int:
+    _, patient, diagnosis_id = patient_with_diagnosis(session, id_number)
+    visit_id = start_visit(client, patient, diagnosis_id).json["id"]
+    dr = doctor_headers(session, factories.practitioner())
+    client.post(f"/api/v1/consultations/{visit_id}/accept", headers=dr)
+    pid = client.post(
+        f"/api/v1/consultations/{visit_id}/prescriptions", json={"items": [ITEM]}, headers=dr
+    ).json["id"]
+    assert client.post(f"/api/v1/prescriptions/{pid}/sign", headers=dr).status_code == 200
+    return int(pid)
+
+
+def _pharmacist(session: Session, **kwargs: Any) -> dict:
+    pharmacist = factories.practitioner(
+        kind=PractitionerKind.pharmacist,
+        department="药剂科",
+        title=Title.supervising_pharmacist,
+        **kwargs,
+    )
+    return bearer(session, account=pharmacist.account)
+
+
+def _claim(client: FlaskClient, headers: dict) -> Any:
+    return client.post("/api/v1/pharmacist/claim", headers=headers).json
+
+
+def test_two_pharmacists_never_hold_the_same_prescription(
+    client: FlaskClient, session: Session
+) -> None:
+    load_catalogue(session, Actor.system())
+    first = _signed_prescription(client, session)
+    second = _signed_prescription(client, session, "310104199007084564")
+    a, b = _pharmacist(session), _pharmacist(session)
+    got_a = _claim(client, a)["prescription"]["id"]
+    got_b = _claim(client, b)["prescription"]["id"]
+    assert [got_a, got_b] == [first, second]  # oldest first, never the same
+    assert _claim(client, _pharmacist(session))["prescription"] is None
+
+
+def test_approval_signs_and_verifies(client: FlaskClient, session: Session) -> None:
+    load_catalogue(session, Actor.system())
+    pid = _signed_prescription(client, session)
+    ph = _pharmacist(session)
+    claimed = _claim(client, ph)
+    assert claimed["findings"] == []
+    approved = client.post(f"/api/v1/prescriptions/{pid}/approve", headers=ph)
+    assert approved.status_code == 200, approved.json
+    assert approved.json["state"] == "approved"
+    verify = client.get(f"/api/v1/prescriptions/{pid}/verify", headers=ph).json
+    assert verify["doctor_signature_valid"] is True
+    assert verify["pharmacist_signature_valid"] is True
+
+
+def test_unclaimed_or_unchecked_approvals_are_refused(
+    client: FlaskClient, session: Session
+) -> None:
+    load_catalogue(session, Actor.system())
+    pid = _signed_prescription(client, session)
+    ph = _pharmacist(session)
+    assert client.post(f"/api/v1/prescriptions/{pid}/approve", headers=ph).status_code == 403
+    _claim(client, ph)
+    unchecked = _pharmacist(session, face_checked=False)
+    assert client.post(f"/api/v1/prescriptions/{pid}/approve", headers=unchecked).status_code == 403
+
+
+def test_changed_prescription_cannot_be_approved(client: FlaskClient, session: Session) -> None:
+    load_catalogue(session, Actor.system())
+    pid = _signed_prescription(client, session)
+    ph = _pharmacist(session)
+    _claim(client, ph)
+    session.execute(text("UPDATE prescription_items SET dose_mg = 10"))
+    session.expire_all()
+    response = client.post(f"/api/v1/prescriptions/{pid}/approve", headers=ph)
+    assert response.json["code"] == "invalid_state"
+    assert "签名校验失败" in response.json["detail"]
+
+
+def test_rejection_goes_back_with_reason(client: FlaskClient, session: Session) -> None:
+    load_catalogue(session, Actor.system())
+    pid = _signed_prescription(client, session)
+    ph = _pharmacist(session)
+    _claim(client, ph)
+    bad = client.post(
+        f"/api/v1/prescriptions/{pid}/reject", headers=ph, json={"reason": "nonsense", "note": "x"}
+    )
+    assert bad.status_code == 422
+    rejected = client.post(
+        f"/api/v1/prescriptions/{pid}/reject",
+        headers=ph,
+        json={"reason": "dose", "note": "请核对剂量"},
+    )
+    assert rejected.json["state"] == "rejected"
+
+
+def test_doctors_cannot_review(client: FlaskClient, session: Session) -> None:
+    response = client.post(
+        "/api/v1/pharmacist/claim", headers=doctor_headers(session, factories.practitioner())
+    )
+    assert response.status_code == 403
