@@ -9,7 +9,7 @@ from core.settings import Settings
 
 celery = Celery("hospital")
 
-TASK_MODULES = ["core.tasks", "identity.tasks", "followup.tasks"]
+TASK_MODULES = ["core.tasks", "identity.tasks", "followup.tasks", "prescriptions.tasks"]
 
 
 def configure(settings: Settings) -> Celery:
@@ -28,6 +28,11 @@ def configure(settings: Settings) -> Celery:
             "relay-outbox": {"task": "core.relay_outbox", "schedule": 10.0},
             "purge-expired-tokens": {"task": "identity.purge_expired_tokens", "schedule": 3600.0},
             "expire-consultations": {"task": "followup.expire_consultations", "schedule": 60.0},
+            "expire-prescriptions": {
+                "task": "prescriptions.expire_prescriptions",
+                "schedule": 300.0,
+            },
+            "escalate-reviews": {"task": "prescriptions.escalate_reviews", "schedule": 60.0},
         },
     )
     celery.autodiscover_tasks(lambda: [], force=True)

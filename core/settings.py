@@ -53,6 +53,8 @@ class Settings:
     # Return visits: how old an offline diagnosis may be, how long a request waits for a doctor.
     return_visit_window_days: int = 365
     consultation_accept_timeout_seconds: int = 30 * 60
+    # Prescriptions: a signed prescription waiting longer than this for review is escalated.
+    review_escalation_seconds: int = 30 * 60
     # The hospital platform (referrals, FHIR R4) and the provincial supervision platform.
     hospital_platform_url: str = ""
     platform_callback_secret: str = ""

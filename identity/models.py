@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 
 from sqlalchemy import (
     Boolean,
@@ -122,7 +123,15 @@ class Person(Base):
     sex: Mapped[Sex] = mapped_column(Enum(Sex, native_enum=False, length=8))
     phone: Mapped[str | None] = mapped_column(EncryptedText("identity.person.phone"))
     phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Drug allergies as the patient or guardian declared them (a JSON list of names, sealed:
+    # health data); None until asked, [] for "no known allergies".
+    allergies: Mapped[str | None] = mapped_column(EncryptedText("identity.person.allergies"))
+    allergies_recorded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def allergy_list(self) -> list[str] | None:
+        return None if self.allergies is None else list(json.loads(self.allergies))
 
 
 class Relation(enum.StrEnum):

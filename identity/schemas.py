@@ -54,6 +54,9 @@ class PersonOut(BaseModel):
     phone: str | None
     sex: Sex
     age: int
+    allergies: list[str] | None = Field(
+        None, description="declared drug allergies; null until recorded, [] for none known"
+    )
 
 
 class DependentIn(BaseModel):
@@ -139,3 +142,16 @@ class PractitionerList(BaseModel):
 class FaceCheckOut(BaseModel):
     matched: bool
     valid_until: dt.datetime | None
+
+
+class AllergiesIn(BaseModel):
+    person_id: int | None = Field(None, description="a dependent's person id; omit for oneself")
+    allergies: list[str] = Field(
+        max_length=20, description="drug or ingredient names; [] for no known drug allergies"
+    )
+
+
+class AllergiesOut(BaseModel):
+    person_id: int
+    allergies: list[str]
+    recorded_at: dt.datetime

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, Date, Enum, Float, ForeignKey, Integer, String
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.crypto import EncryptedText
 from core.db import Base, UTCDateTime, utcnow
 from core.models import BigId
 from prescriptions.catalogue import ControlClass
+
+if TYPE_CHECKING:
+    from followup.models import Consultation
+    from identity.models import Person, Practitioner
 
 
 class Drug(Base):
@@ -42,7 +58,8 @@ class PrescriptionState(enum.StrEnum):
     written = "written"  # by the consulting doctor, not yet signed
     signed = "signed"  # signed by the doctor; the pharmacist's review follows
     approved = "approved"  # reviewed and signed by a pharmacist: now it takes effect
-    rejected = "rejected"  # back to the doctor with a reason
+    rejected = "rejected"  # back to the doctor with a reason; the doctor may revise it
+    expired = "expired"  # validity ran out before the drugs were dispensed
 
     @property
     def label(self) -> str:
@@ -51,6 +68,7 @@ class PrescriptionState(enum.StrEnum):
             "signed": "医生已签名，待药师审核",
             "approved": "药师审核通过",
             "rejected": "药师退回",
+            "expired": "已过期",
         }[self.value]
 
 
@@ -80,10 +98,49 @@ class Prescription(Base):
     review_note: Mapped[str | None] = mapped_column(String(300))
     pharmacist_signature_key: Mapped[str | None] = mapped_column(String(64))
     pharmacist_signature: Mapped[str | None] = mapped_column(String(128))
+    # Each revision after a rejection is a new version of the content, signed anew.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    # A review left waiting too long is flagged for the pharmacy lead (and shown first).
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    expired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The single-use code the pharmacy redeems (QR code and typed code on the document):
+    # sealed so the document can be printed again, found by keyed hash at the counter.
+    redemption_code: Mapped[str | None] = mapped_column(
+        EncryptedText("prescriptions.redemption_code")
+    )
+    redemption_code_index: Mapped[str | None] = mapped_column(String(64), unique=True)
+    redeemed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     items: Mapped[list[PrescriptionItem]] = relationship(
-        order_by="PrescriptionItem.line", back_populates="prescription"
+        order_by="PrescriptionItem.line",
+        back_populates="prescription",
+        cascade="all, delete-orphan",
     )
+    person: Mapped[Person] = relationship()
+    doctor: Mapped[Practitioner] = relationship(foreign_keys=[doctor_id])
+    pharmacist: Mapped[Practitioner | None] = relationship(foreign_keys=[pharmacist_id])
+    consultation: Mapped[Consultation] = relationship()
+
+
+class PrescriptionVersion(Base):
+    """A revision as it stood when the pharmacist returned it: what was signed, and why it
+    went back. Kept, so a revised prescription never silently replaces what was reviewed."""
+
+    __tablename__ = "prescription_versions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescriptions.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    doctor_signature_key: Mapped[str | None] = mapped_column(String(64))
+    doctor_signature: Mapped[str | None] = mapped_column(String(128))
+    review_reason: Mapped[str | None] = mapped_column(String(32))
+    review_note: Mapped[str | None] = mapped_column(String(300))
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("practitioners.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("prescription_id", "revision"),)
 
 
 class PrescriptionItem(Base):

@@ -9,15 +9,21 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, canonical, clock
 from core.errors import Forbidden, InvalidState, NotFound
-from followup.models import ConsultationState
+from followup.models import Consultation, ConsultationState
 from followup.services import consultations as visits
 from identity import rules as identity_rules
 from identity.models import Account
 from identity.services import actor_of, practitioners
 from prescriptions import rules
-from prescriptions.models import Drug, Prescription, PrescriptionItem, PrescriptionState
+from prescriptions.models import (
+    Drug,
+    Prescription,
+    PrescriptionItem,
+    PrescriptionState,
+    PrescriptionVersion,
+)
 from prescriptions.services import screen_names
 
 OPEN_FOR_PRESCRIBING = {ConsultationState.accepted, ConsultationState.in_progress}
@@ -32,6 +38,44 @@ class Draft:
     extra_valid_days: int = 0
 
 
+def _checked_items(
+    session: Session, account: Account, consultation: Consultation, draft: Draft, day: dt.date
+) -> list[PrescriptionItem]:
+    """Screen and check the draft against every rule; nothing is saved on a refusal."""
+    screened = screen_names(
+        session, actor_of(account), [i.drug_name for i in draft.items], "prescribe"
+    )
+    allergies = consultation.person.allergy_list or []
+    context = rules.Context(
+        patient_age=identity_rules.age_on(consultation.person.birth_date, day),
+        guardian_recorded=consultation.guardian_person_id is not None,
+        accompanying_physician=draft.accompanying_physician,
+        stable_chronic_reason=draft.stable_chronic_reason,
+        allergens=rules.allergens_of(allergies, day),
+    )
+    rules.check(list(zip(draft.items, screened, strict=True)), context)
+    codes = [result.products[0].code for result in screened]
+    drugs = {d.code: d for d in session.scalars(select(Drug).where(Drug.code.in_(codes)))}
+    missing = [c for c in codes if c not in drugs or not drugs[c].active]
+    if missing:
+        raise rules.UnknownDrug("药品目录尚未加载或该药品已停用（hospital drugs load）")
+    return [
+        PrescriptionItem(
+            line=line,
+            drug_id=drugs[code].id,
+            drug=drugs[code],
+            name_as_written=item.drug_name[:100],
+            dose_mg=item.dose_mg,
+            times_per_day=item.times_per_day,
+            route=route or drugs[code].route,
+            days=item.days,
+        )
+        for line, (item, code, route) in enumerate(
+            zip(draft.items, codes, draft.routes, strict=True), start=1
+        )
+    ]
+
+
 def prescribe(
     session: Session, account: Account, consultation_id: int, draft: Draft, now: dt.datetime
 ) -> Prescription:
@@ -41,46 +85,21 @@ def prescribe(
     practitioner = visits.doctor_of(session, account, consultation)
     if consultation.state not in OPEN_FOR_PRESCRIBING:
         raise InvalidState(f"问诊{consultation.state.label}，不能开具处方")
-    screened = screen_names(
-        session, actor_of(account), [i.drug_name for i in draft.items], "prescribe"
-    )
-    context = rules.Context(
-        patient_age=identity_rules.age_on(consultation.person.birth_date, now.date()),
-        guardian_recorded=consultation.guardian_person_id is not None,
-        accompanying_physician=draft.accompanying_physician,
-        stable_chronic_reason=draft.stable_chronic_reason,
-    )
-    rules.check(list(zip(draft.items, screened, strict=True)), context)
-    codes = [result.products[0].code for result in screened]
-    drugs = {d.code: d for d in session.scalars(select(Drug).where(Drug.code.in_(codes)))}
-    missing = [c for c in codes if c not in drugs or not drugs[c].active]
-    if missing:
-        raise rules.UnknownDrug("药品目录尚未加载或该药品已停用（hospital drugs load）")
+    day = china_day(now)
+    items = _checked_items(session, account, consultation, draft, day)
     prescription = Prescription(
         consultation_id=consultation.id,
         person_id=consultation.person_id,
         doctor_id=practitioner.id,
         diagnosis_code=consultation.diagnosis.icd10_code,
         state=PrescriptionState.written,
+        revision=1,
         stable_chronic_reason=(draft.stable_chronic_reason or "").strip() or None,
         accompanying_physician=(draft.accompanying_physician or "").strip() or None,
-        issued_on=now.date(),
-        valid_until=rules.valid_until(now.date(), draft.extra_valid_days),
+        issued_on=day,
+        valid_until=rules.valid_until(day, draft.extra_valid_days),
     )
-    for line, (item, code, route) in enumerate(
-        zip(draft.items, codes, draft.routes, strict=True), start=1
-    ):
-        prescription.items.append(
-            PrescriptionItem(
-                line=line,
-                drug_id=drugs[code].id,
-                name_as_written=item.drug_name[:100],
-                dose_mg=item.dose_mg,
-                times_per_day=item.times_per_day,
-                route=route or drugs[code].route,
-                days=item.days,
-            )
-        )
+    prescription.items.extend(items)
     session.add(prescription)
     session.flush()
     audit.record(
@@ -89,15 +108,89 @@ def prescribe(
         "prescription.write",
         "prescription",
         prescription.id,
-        {"consultation_id": consultation.id, "drugs": codes},
+        {"consultation_id": consultation.id, "drugs": [i.drug.code for i in items]},
     )
     return prescription
+
+
+def revise(
+    session: Session, account: Account, prescription_id: int, draft: Draft, now: dt.datetime
+) -> Prescription:
+    """The prescriber revises a prescription the pharmacist returned (or one not yet signed):
+    every rule is checked again, the returned version is kept, and it must be signed anew."""
+    prescription = session.get(Prescription, prescription_id, with_for_update=True)
+    if prescription is None:
+        raise NotFound("没有这张处方")
+    doctor = practitioners.practitioner_for(session, account)
+    if prescription.doctor_id != doctor.id:
+        raise Forbidden("只有开具处方的医生可以修改")
+    if prescription.state not in (PrescriptionState.rejected, PrescriptionState.written):
+        raise InvalidState(f"处方{prescription.state.label}，不能修改")
+    consultation = prescription.consultation
+    day = china_day(now)
+    items = _checked_items(session, account, consultation, draft, day)
+    previous = signed_content(prescription)
+    if prescription.state is PrescriptionState.rejected:
+        session.add(
+            PrescriptionVersion(
+                prescription_id=prescription.id,
+                revision=prescription.revision,
+                content=previous,
+                doctor_signature_key=prescription.doctor_signature_key,
+                doctor_signature=prescription.doctor_signature,
+                review_reason=prescription.review_reason,
+                review_note=prescription.review_note,
+                reviewed_by=prescription.pharmacist_id,
+                reviewed_at=prescription.reviewed_at,
+            )
+        )
+        prescription.revision += 1
+    prescription.items.clear()
+    session.flush()  # the old lines go before the new ones take their numbers
+    prescription.items.extend(items)
+    prescription.stable_chronic_reason = (draft.stable_chronic_reason or "").strip() or None
+    prescription.accompanying_physician = (draft.accompanying_physician or "").strip() or None
+    prescription.issued_on = day
+    prescription.valid_until = rules.valid_until(day, draft.extra_valid_days)
+    prescription.state = PrescriptionState.written
+    for field in (
+        "doctor_signature_key",
+        "doctor_signature",
+        "doctor_signed_at",
+        "pharmacist_id",
+        "claimed_at",
+        "reviewed_at",
+        "review_reason",
+        "review_note",
+        "escalated_at",
+    ):
+        setattr(prescription, field, None)
+    session.flush()
+    audit.record(
+        session,
+        actor_of(account),
+        "prescription.revise",
+        "prescription",
+        prescription.id,
+        {
+            "revision": prescription.revision,
+            "previous": canonical.digest(previous),
+            "drugs": [i.drug.code for i in items],
+        },
+    )
+    return prescription
+
+
+def china_day(now: dt.datetime) -> dt.date:
+    """Prescriptions are dated by the calendar day in China."""
+    return now.astimezone(clock.CHINA).date()
 
 
 def signed_content(prescription: Prescription) -> dict[str, object]:
     """What the doctor signs: every field a pharmacist or a pharmacy relies on."""
     return {
         "prescription_id": prescription.id,
+        "revision": prescription.revision,
         "consultation_id": prescription.consultation_id,
         "patient_person_id": prescription.person_id,
         "doctor_id": prescription.doctor_id,

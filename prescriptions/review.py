@@ -11,11 +11,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.audit import Actor
 from core.errors import DomainError, Forbidden, InvalidState, NotFound
+from core.notify import notify
 from identity.models import Account, Practitioner
 from identity.rules import PractitionerKind
 from identity.services import actor_of, practitioners
-from prescriptions import prescribing
+from prescriptions import prescribing, redemption, rules
 from prescriptions.models import Prescription, PrescriptionState
 from prescriptions.screening import screen
 
@@ -28,8 +30,22 @@ class RejectReason(enum.StrEnum):
     interaction = "interaction"
     duplicate = "duplicate"
     contraindication = "contraindication"
+    allergy = "allergy"
     incomplete = "incomplete"  # 规范性
     other = "other"
+
+    @property
+    def label(self) -> str:
+        return {
+            "inappropriate_drug": "用药与诊断不符",
+            "dose": "剂量或用法不适宜",
+            "interaction": "存在相互作用或配伍禁忌",
+            "duplicate": "重复用药",
+            "contraindication": "存在禁忌证",
+            "allergy": "与过敏史冲突",
+            "incomplete": "处方不规范或不完整",
+            "other": "其他",
+        }[self.value]
 
 
 class CheckUnavailable(DomainError):
@@ -63,8 +79,11 @@ def claim_next(session: Session, account: Account, now: dt.datetime) -> Prescrip
                 Prescription.claimed_at < stale,
                 Prescription.pharmacist_id == pharmacist.id,
             ),
+            Prescription.valid_until >= prescribing.china_day(now),
         )
-        .order_by(Prescription.doctor_signed_at, Prescription.id)
+        .order_by(
+            Prescription.escalated_at.is_(None), Prescription.doctor_signed_at, Prescription.id
+        )
         .limit(1)
         .with_for_update(skip_locked=True)
     )
@@ -96,13 +115,25 @@ def pre_review(prescription: Prescription, day: dt.date) -> list[str]:
     "check unavailable" is never "no problems"."""
     findings = []
     try:
+        allergens = rules.allergens_of(prescription.person.allergy_list or [], day)
+        seen: dict[str, str] = {}
         for item in prescription.items:
-            result = screen(item.drug.generic_name, day)
-            if result.blocked:
-                findings.append(f"{item.drug.generic_name}：{result.reason}")
-            maximum = item.drug.max_daily_dose_mg
+            drug = item.drug
+            result = screen(drug.generic_name, day)
+            if result.blocked or drug.blocked:
+                findings.append(f"{drug.generic_name}：{result.reason or '特殊管理药品'}")
+            maximum = drug.max_daily_dose_mg
             if maximum is not None and item.dose_mg * item.times_per_day > maximum:
-                findings.append(f"{item.drug.generic_name}：日剂量超过最大剂量")
+                findings.append(f"{drug.generic_name}：日剂量超过最大剂量")
+            allergen = rules.allergy_match(drug.ingredients, allergens)
+            if allergen is not None:
+                findings.append(f"{drug.generic_name}：与过敏史（{allergen}）冲突")
+            for ingredient in drug.ingredients:
+                if ingredient in seen:
+                    findings.append(f"{seen[ingredient]}与{drug.generic_name}：重复用药")
+                seen[ingredient] = drug.generic_name
+            if not drug.active:
+                findings.append(f"{drug.generic_name}：已从药品目录停用")
     except Exception as exc:  # any failure of the checks themselves blocks approval
         raise CheckUnavailable(str(exc)) from exc
     return findings
@@ -121,11 +152,16 @@ def approve(
         "prescription": prescribing.signed_content(prescription),
         "doctor_signature": prescription.doctor_signature,
     }
+    if prescription.valid_until < prescribing.china_day(now):
+        raise InvalidState("处方已过有效期，不能通过")
     signature = practitioners.sign(session, pharmacist, content, now)
     prescription.pharmacist_signature_key = signature.key_fingerprint
     prescription.pharmacist_signature = signature.value
     prescription.reviewed_at = now
     prescription.state = PrescriptionState.approved
+    code = redemption.new_code()
+    prescription.redemption_code = code
+    prescription.redemption_code_index = redemption.index_of(code)
     session.flush()
     audit.record(
         session,
@@ -133,7 +169,16 @@ def approve(
         "prescription.approve",
         "prescription",
         prescription.id,
-        {"key": signature.key_fingerprint},
+        {"key": signature.key_fingerprint, "revision": prescription.revision},
+    )
+    notify(
+        session,
+        prescription.consultation.account_id,
+        "prescription.approved",
+        "处方已审核通过",
+        f"您的处方已由药师审核通过，有效期至 {prescription.valid_until.isoformat()}，"
+        "请选择到药店取药或配送到家。",
+        {"prescription_id": prescription.id},
     )
     return prescription
 
@@ -160,9 +205,113 @@ def reject(
         "prescription.reject",
         "prescription",
         prescription.id,
-        {"reason": reason.value},
+        {"reason": reason.value, "revision": prescription.revision},
+    )
+    notify(
+        session,
+        prescription.doctor.account_id,
+        "prescription.rejected",
+        "处方被药师退回",
+        f"处方 #{prescription.id}：{reason.label}。{prescription.review_note}",
+        {"prescription_id": prescription.id},
     )
     return prescription
+
+
+def queue(session: Session) -> list[Prescription]:
+    """Waiting for review: escalated first, then oldest first."""
+    return list(
+        session.scalars(
+            select(Prescription)
+            .where(Prescription.state == PrescriptionState.signed)
+            .order_by(
+                Prescription.escalated_at.is_(None),
+                Prescription.doctor_signed_at,
+                Prescription.id,
+            )
+        )
+    )
+
+
+def escalate_overdue(session: Session, now: dt.datetime, waited_seconds: int) -> list[int]:
+    """Signed prescriptions left unreviewed too long: flagged (first in the queue) and the
+    prescribing doctor told, so the patient is not left waiting in silence."""
+    due = session.scalars(
+        select(Prescription)
+        .where(
+            Prescription.state == PrescriptionState.signed,
+            Prescription.escalated_at.is_(None),
+            Prescription.doctor_signed_at <= now - dt.timedelta(seconds=waited_seconds),
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    for prescription in due:
+        prescription.escalated_at = now
+        audit.record(
+            session,
+            Actor.system(),
+            "prescription.escalate",
+            "prescription",
+            prescription.id,
+            {"waited_seconds": waited_seconds},
+        )
+        notify(
+            session,
+            prescription.doctor.account_id,
+            "prescription.review_overdue",
+            "处方审核超时",
+            f"处方 #{prescription.id} 等待药师审核已超过 {waited_seconds // 60} 分钟，已提醒药房。",
+            {"prescription_id": prescription.id},
+        )
+    session.flush()
+    return [p.id for p in due]
+
+
+EXPIRABLE = (
+    PrescriptionState.written,
+    PrescriptionState.signed,
+    PrescriptionState.approved,
+    PrescriptionState.rejected,
+)
+
+
+def expire_due(session: Session, now: dt.datetime) -> list[int]:
+    """Past its last valid day and not dispensed: expired. The patient of an approved one is
+    told; nothing can be dispensed on it any more."""
+    today = prescribing.china_day(now)
+    due = session.scalars(
+        select(Prescription)
+        .where(
+            Prescription.state.in_(EXPIRABLE),
+            Prescription.valid_until < today,
+            Prescription.redeemed_at.is_(None),
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    for prescription in due:
+        was = prescription.state
+        prescription.state = PrescriptionState.expired
+        prescription.expired_at = now
+        audit.record(
+            session,
+            Actor.system(),
+            "prescription.expire",
+            "prescription",
+            prescription.id,
+            {"from": was.value},
+        )
+        if was is PrescriptionState.approved:
+            notify(
+                session,
+                prescription.consultation.account_id,
+                "prescription.expired",
+                "处方已过期",
+                f"处方 #{prescription.id} 已超过有效期（{prescription.valid_until.isoformat()}），"
+                "未取的药品不能再凭此处方领取；如需继续用药，请重新发起复诊。",
+                {"prescription_id": prescription.id},
+            )
+    session.flush()
+    return [p.id for p in due]
 
 
 def pharmacist_signature_valid(session: Session, prescription: Prescription) -> bool | None:
@@ -175,3 +324,9 @@ def pharmacist_signature_valid(session: Session, prescription: Prescription) -> 
     return practitioners.verify(
         session, prescription.pharmacist_signature_key, content, prescription.pharmacist_signature
     )
+
+
+def waiting_seconds(prescription: Prescription, now: dt.datetime) -> int:
+    """How long the prescription has waited for review since the doctor signed it."""
+    signed = prescription.doctor_signed_at or now
+    return max(0, int((now - signed).total_seconds()))

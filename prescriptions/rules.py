@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from core.errors import DomainError
-from prescriptions.screening import Screened
+from prescriptions.screening import Screened, normalise, screen
 
 MAX_ITEMS = 5  # 处方管理办法 第六条
 NORMAL_MAX_DAYS = 28  # 长期处方: normally ≤ 4 weeks
@@ -50,6 +50,11 @@ class DuplicateTherapy(PrescriptionRefused):
     title = "同一成分重复用药"
 
 
+class AllergyConflict(PrescriptionRefused):
+    code = "allergy_conflict"
+    title = "患者对该药品成分过敏"
+
+
 class DoseExceedsMax(PrescriptionRefused):
     code = "dose_exceeds_max"
     title = "日剂量超过最大剂量"
@@ -69,6 +74,50 @@ class Context:
     guardian_recorded: bool
     accompanying_physician: str | None
     stable_chronic_reason: str | None
+    # What the patient is allergic to, resolved to ingredient names (see allergens_of).
+    allergens: frozenset[str] = frozenset()
+
+
+# An allergy to a drug class reaches every ingredient that carries the class's mark in its
+# generic name (青霉素类 → 阿莫西林, 氨苄西林; 头孢菌素 → 头孢呋辛; 磺胺 → 磺胺甲噁唑).
+ALLERGY_CLASSES: dict[str, tuple[str, ...]] = {
+    "青霉素": ("西林", "青霉素"),
+    "头孢": ("头孢",),
+    "磺胺": ("磺胺",),
+    "他汀": ("他汀",),
+    "沙坦": ("沙坦",),
+    "普利": ("普利",),
+}
+
+
+def allergens_of(allergies: list[str], day: dt.date) -> frozenset[str]:
+    """Each declared allergy as ingredient names: a product or brand resolves to what it
+    contains; anything else is kept as written (normalised), to match ingredients by name."""
+    found: set[str] = set()
+    for allergy in allergies:
+        result = screen(allergy, day)
+        for product in result.products:
+            found.update(product.ingredients)
+        key = normalise(allergy)
+        for marker in ("过敏", "类", "药物", "药"):
+            key = key.removesuffix(marker)
+        if len(key) >= 2:
+            found.add(key)
+    return frozenset(found)
+
+
+def allergy_match(
+    ingredients: tuple[str, ...] | list[str], allergens: frozenset[str]
+) -> str | None:
+    """The allergen an item's ingredients hit, if any."""
+    for ingredient in ingredients:
+        for allergen in allergens:
+            if allergen == ingredient or allergen in ingredient:
+                return allergen
+            for word, marks in ALLERGY_CLASSES.items():
+                if word in allergen and any(mark in ingredient for mark in marks):
+                    return allergen
+    return None
 
 
 def check(items: list[tuple[ItemDraft, Screened]], context: Context) -> None:
@@ -119,6 +168,12 @@ def check(items: list[tuple[ItemDraft, Screened]], context: Context) -> None:
                     ingredient=ingredient,
                 )
             seen[ingredient] = item.drug_name
+    for item, result in items:
+        allergen = allergy_match(result.products[0].ingredients, context.allergens)
+        if allergen is not None:
+            raise AllergyConflict(
+                f"“{item.drug_name}”与患者过敏史（{allergen}）冲突", allergen=allergen
+            )
     for item, result in items:
         maximum = result.products[0].max_daily_dose_mg
         daily = item.dose_mg * item.times_per_day

@@ -76,6 +76,7 @@ class ItemOut(BaseModel):
 
 class PrescriptionOut(BaseModel):
     id: int
+    revision: int
     consultation_id: int
     state: str
     state_label: str
@@ -83,8 +84,38 @@ class PrescriptionOut(BaseModel):
     issued_on: dt.date
     valid_until: dt.date
     items: list[ItemOut]
+    doctor_name: str
     doctor_signature_key: str | None = None
     doctor_signed_at: dt.datetime | None = None
+    pharmacist_name: str | None = None
+    pharmacist_signature_key: str | None = None
+    reviewed_at: dt.datetime | None = None
+    review_reason: str | None = None
+    review_note: str | None = None
+    escalated: bool = False
+    redemption_code: str | None = Field(
+        None,
+        description="the single-use pick-up code (also the QR code on the document); "
+        "shown to the patient once approved and not yet redeemed",
+    )
+
+
+class PrescriptionList(BaseModel):
+    prescriptions: list[PrescriptionOut]
+
+
+class QueueEntry(BaseModel):
+    prescription_id: int
+    doctor_name: str
+    department: str
+    signed_at: dt.datetime | None
+    waiting_seconds: int
+    escalated: bool
+    claimed_by: str | None
+
+
+class QueueOut(BaseModel):
+    waiting: list[QueueEntry]
 
 
 class VerificationOut(BaseModel):

@@ -9,8 +9,12 @@ from sqlalchemy.orm import Session
 
 from core import audit, clock
 from core.audit import Actor
+from core.errors import NotFound
+from followup.models import Consultation
+from identity.models import Account, Practitioner, Role
+from prescriptions import document
 from prescriptions.catalogue import products
-from prescriptions.models import Drug
+from prescriptions.models import Drug, Prescription, PrescriptionVersion
 from prescriptions.screening import Screened, screen
 
 
@@ -95,3 +99,61 @@ def load_catalogue(session: Session, actor: Actor) -> LoadReport:
             {"added": added, "updated": updated, "retired": retired},
         )
     return report
+
+
+def visible_to(session: Session, account: Account, prescription: Prescription) -> None:
+    """Who may see a prescription: the patient's account (self or guardian), its prescriber,
+    and pharmacists. Anyone else gets "not found", so ids cannot be probed."""
+    if account.role is Role.pharmacist:
+        return
+    if account.role is Role.patient and prescription.consultation.account_id == account.id:
+        return
+    if account.role is Role.doctor and prescription.doctor.account_id == account.id:
+        return
+    raise NotFound("没有这张处方")
+
+
+def for_patient(session: Session, account: Account) -> list[Prescription]:
+    return list(
+        session.scalars(
+            select(Prescription)
+            .join(Consultation, Consultation.id == Prescription.consultation_id)
+            .where(Consultation.account_id == account.id)
+            .order_by(Prescription.id.desc())
+        )
+    )
+
+
+def for_doctor(session: Session, practitioner: Practitioner) -> list[Prescription]:
+    return list(
+        session.scalars(
+            select(Prescription)
+            .where(Prescription.doctor_id == practitioner.id)
+            .order_by(Prescription.id.desc())
+            .limit(100)
+        )
+    )
+
+
+def versions(session: Session, prescription: Prescription) -> list[PrescriptionVersion]:
+    return list(
+        session.scalars(
+            select(PrescriptionVersion)
+            .where(PrescriptionVersion.prescription_id == prescription.id)
+            .order_by(PrescriptionVersion.revision)
+        )
+    )
+
+
+def document_pdf(prescription: Prescription) -> bytes:
+    consultation = prescription.consultation
+    institution = prescription.doctor.account.institution
+    header = document.Header(
+        institution=institution.name if institution else "互联网医院",
+        department=consultation.department,
+        doctor_name=prescription.doctor.name,
+        pharmacist_name=prescription.pharmacist.name if prescription.pharmacist else None,
+        diagnosis_name=consultation.diagnosis.disease_name,
+        allergies=prescription.person.allergy_list,
+    )
+    return document.render(prescription, header)

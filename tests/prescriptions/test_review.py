@@ -3,48 +3,25 @@ rejection goes back with a reason, and a changed prescription cannot be approved
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.audit import Actor
-from identity.rules import PractitionerKind, Title
 from prescriptions.services import load_catalogue
 from tests import factories
-from tests.followup.helpers import doctor_headers, patient_with_diagnosis, start_visit
-from tests.helpers import bearer
-
-ITEM = {"drug": "氨氯地平", "dose_mg": 5, "times_per_day": 1, "days": 28}
+from tests.followup.helpers import doctor_headers
+from tests.prescriptions.helpers import claim, pharmacist_headers, written_prescription
 
 
 def _signed_prescription(
     client: FlaskClient, session: Session, id_number: str = "110105198503141235"
 ) -> int:
-    _, patient, diagnosis_id = patient_with_diagnosis(session, id_number)
-    visit_id = start_visit(client, patient, diagnosis_id).json["id"]
-    dr = doctor_headers(session, factories.practitioner())
-    client.post(f"/api/v1/consultations/{visit_id}/accept", headers=dr)
-    pid = client.post(
-        f"/api/v1/consultations/{visit_id}/prescriptions", json={"items": [ITEM]}, headers=dr
-    ).json["id"]
-    assert client.post(f"/api/v1/prescriptions/{pid}/sign", headers=dr).status_code == 200
-    return int(pid)
+    return written_prescription(client, session, id_number).id
 
 
-def _pharmacist(session: Session, **kwargs: Any) -> dict:
-    pharmacist = factories.practitioner(
-        kind=PractitionerKind.pharmacist,
-        department="药剂科",
-        title=Title.supervising_pharmacist,
-        **kwargs,
-    )
-    return bearer(session, account=pharmacist.account)
-
-
-def _claim(client: FlaskClient, headers: dict) -> Any:
-    return client.post("/api/v1/pharmacist/claim", headers=headers).json
+_pharmacist = pharmacist_headers
+_claim = claim
 
 
 def test_two_pharmacists_never_hold_the_same_prescription(

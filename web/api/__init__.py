@@ -14,6 +14,7 @@ from web.api import (
     practitioners,
     prescriptions,
     referrals,
+    review,
 )
 
 PREFIX = "/api/v1"
@@ -30,6 +31,7 @@ def register(app: Flask, csrf_exempt: list[object]) -> None:
         referrals,
         drugs,
         prescriptions,
+        review,
     )
     for module in modules:
         app.register_blueprint(module.bp, url_prefix=PREFIX)

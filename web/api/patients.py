@@ -12,6 +12,8 @@ from identity import face, rules
 from identity.models import Account, Dependent, FacePurpose, Person, Role
 from identity.schemas import (
     AccountOut,
+    AllergiesIn,
+    AllergiesOut,
     DependentIn,
     DependentOut,
     FaceVerificationOut,
@@ -80,6 +82,7 @@ def person_out(person: Person) -> PersonOut:
         phone=mask_phone(person.phone) if person.phone else None,
         sex=person.sex,
         age=rules.age_on(person.birth_date, clock.today()),
+        allergies=person.allergy_list,
     )
 
 
@@ -234,3 +237,24 @@ def add_dependent() -> tuple[Response, int]:
 def remove_dependent(dependent_id: int) -> Response:
     patients.remove_dependent(db_session(), api_account(), dependent_id)
     return Response(status=204)
+
+
+@bp.put("/me/allergies")
+@operation(
+    "Declare the drug allergies of oneself or a dependent ([] for none known)",
+    tag="patients",
+    body=AllergiesIn,
+    response=AllergiesOut,
+    problems=("identity_unverified", "forbidden", "invalid_allergies", "validation_error"),
+    description="Prescribing refuses a drug whose ingredient the patient is allergic to "
+    "(allergy_conflict), and the pharmacist's pre-review flags it.",
+)
+@api_roles_required(Role.patient)
+def allergies() -> Response:
+    data: AllergiesIn = body()
+    now = clock.now()
+    person = patients.record_allergies(
+        db_session(), api_account(), data.person_id, data.allergies, now
+    )
+    out = AllergiesOut(person_id=person.id, allergies=person.allergy_list or [], recorded_at=now)
+    return jsonify(out.model_dump(mode="json"))

@@ -6,37 +6,59 @@ from flask import Blueprint, Response
 
 from core import clock
 from identity.models import Role
-from prescriptions import prescribing, review, rules
-from prescriptions.models import Prescription
+from prescriptions import prescribing, review, rules, services
+from prescriptions.models import Prescription, PrescriptionState
 from prescriptions.prescribing import Draft, prescribe
 from prescriptions.schemas import (
     ItemOut,
     PrescriptionIn,
+    PrescriptionList,
     PrescriptionOut,
-    RejectIn,
-    ReviewQueueOut,
     VerificationOut,
 )
 from web.auth import api_account, api_roles_required
-from web.errors import ApiProblem
 from web.openapi import body, operation
-from web.responses import json_model
+from web.responses import json_model, private_file
 from web.session import commit_now, db_session
 
 bp = Blueprint("api_prescriptions", __name__)
 
+REFUSALS = (
+    "controlled_drug",
+    "unknown_drug",
+    "too_many_items",
+    "supply_too_long",
+    "guardian_required",
+    "duplicate_therapy",
+    "allergy_conflict",
+    "dose_exceeds_max",
+    "invalid_state",
+    "forbidden",
+    "not_found",
+)
 
-def prescription_out(p: Prescription) -> PrescriptionOut:
+
+def prescription_out(p: Prescription, for_patient: bool = False) -> PrescriptionOut:
+    show_code = for_patient and p.state is PrescriptionState.approved and p.redeemed_at is None
     return PrescriptionOut(
         id=p.id,
+        revision=p.revision,
         consultation_id=p.consultation_id,
         state=p.state.value,
         state_label=p.state.label,
         diagnosis_code=p.diagnosis_code,
         issued_on=p.issued_on,
         valid_until=p.valid_until,
+        doctor_name=p.doctor.name,
         doctor_signature_key=p.doctor_signature_key,
         doctor_signed_at=p.doctor_signed_at,
+        pharmacist_name=p.pharmacist.name if p.pharmacist and p.reviewed_at else None,
+        pharmacist_signature_key=p.pharmacist_signature_key,
+        reviewed_at=p.reviewed_at,
+        review_reason=p.review_reason,
+        review_note=p.review_note,
+        escalated=p.escalated_at is not None,
+        redemption_code=p.redemption_code if show_code else None,
         items=[
             ItemOut(
                 line=i.line,
@@ -61,37 +83,102 @@ def prescription_out(p: Prescription) -> PrescriptionOut:
     body=PrescriptionIn,
     response=PrescriptionOut,
     status=201,
-    problems=(
-        "controlled_drug",
-        "unknown_drug",
-        "too_many_items",
-        "supply_too_long",
-        "guardian_required",
-        "duplicate_therapy",
-        "dose_exceeds_max",
-        "invalid_state",
-        "forbidden",
-        "not_found",
-    ),
+    problems=REFUSALS,
     description="Special-management drugs are refused under any name (never overridable); "
     "every blocked attempt is audited.",
 )
 @api_roles_required(Role.doctor)
 def write(consultation_id: int) -> tuple[Response, int]:
     data: PrescriptionIn = body()
-    draft = Draft(
+    try:
+        prescription = prescribe(
+            db_session(), api_account(), consultation_id, draft_of(data), clock.now()
+        )
+    except rules.ControlledDrug:
+        commit_now()  # the blocked attempt stays in the audit trail
+        raise
+    return json_model(prescription_out(prescription), 201)
+
+
+def draft_of(data: PrescriptionIn) -> Draft:
+    return Draft(
         items=[rules.ItemDraft(i.drug, i.dose_mg, i.times_per_day, i.days) for i in data.items],
         routes=[i.route for i in data.items],
         stable_chronic_reason=data.stable_chronic_reason,
         accompanying_physician=data.accompanying_physician,
         extra_valid_days=data.valid_days - 1,
     )
+
+
+@bp.put("/prescriptions/<int:prescription_id>")
+@operation(
+    "The prescriber revises a returned (or unsigned) prescription; it must be signed again",
+    tag="prescriptions",
+    body=PrescriptionIn,
+    response=PrescriptionOut,
+    problems=REFUSALS,
+    description="Every rule is checked again; the returned version is kept with the "
+    "pharmacist's reason, and the revision number goes up.",
+)
+@api_roles_required(Role.doctor)
+def revise(prescription_id: int) -> tuple[Response, int]:
+    data: PrescriptionIn = body()
     try:
-        prescription = prescribe(db_session(), api_account(), consultation_id, draft, clock.now())
+        prescription = prescribing.revise(
+            db_session(), api_account(), prescription_id, draft_of(data), clock.now()
+        )
     except rules.ControlledDrug:
-        commit_now()  # the blocked attempt stays in the audit trail
+        commit_now()
         raise
-    return json_model(prescription_out(prescription), 201)
+    return json_model(prescription_out(prescription))
+
+
+@bp.get("/prescriptions/<int:prescription_id>")
+@operation(
+    "One prescription: the patient's own (with the pick-up code once approved), the "
+    "prescriber's, or any for pharmacists",
+    tag="prescriptions",
+    response=PrescriptionOut,
+    problems=("not_found",),
+)
+@api_roles_required(Role.patient, Role.doctor, Role.pharmacist)
+def show(prescription_id: int) -> tuple[Response, int]:
+    session, account = db_session(), api_account()
+    prescription = prescribing.get(session, prescription_id)
+    services.visible_to(session, account, prescription)
+    return json_model(prescription_out(prescription, for_patient=account.role is Role.patient))
+
+
+@bp.get("/me/prescriptions")
+@operation(
+    "The patient's prescriptions (their own and their dependents'), newest first",
+    tag="prescriptions",
+    response=PrescriptionList,
+)
+@api_roles_required(Role.patient)
+def mine() -> tuple[Response, int]:
+    found = services.for_patient(db_session(), api_account())
+    return json_model(PrescriptionList(prescriptions=[prescription_out(p, True) for p in found]))
+
+
+@bp.get("/prescriptions/<int:prescription_id>/document")
+@operation(
+    "The prescription document (处方笺) as a PDF; with the pick-up QR code once approved",
+    tag="prescriptions",
+    problems=("not_found",),
+    description="application/pdf. A draft, returned or expired prescription says on its face "
+    "that it must not be dispensed.",
+)
+@api_roles_required(Role.patient, Role.doctor, Role.pharmacist)
+def document(prescription_id: int) -> Response:
+    session, account = db_session(), api_account()
+    prescription = prescribing.get(session, prescription_id)
+    services.visible_to(session, account, prescription)
+    response = private_file(services.document_pdf(prescription), "application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'inline; filename="prescription-{prescription.id}.pdf"'
+    )
+    return response
 
 
 @bp.post("/prescriptions/<int:prescription_id>/sign")
@@ -126,56 +213,3 @@ def verify(prescription_id: int) -> tuple[Response, int]:
             pharmacist_signature_valid=review.pharmacist_signature_valid(session, prescription),
         )
     )
-
-
-@bp.post("/pharmacist/claim")
-@operation(
-    "Claim the oldest prescription waiting for review (row-locked: never two pharmacists)",
-    tag="prescriptions",
-    response=ReviewQueueOut,
-    problems=("practitioner_not_eligible", "forbidden", "check_unavailable"),
-)
-@api_roles_required(Role.pharmacist)
-def claim() -> tuple[Response, int]:
-    now = clock.now()
-    prescription = review.claim_next(db_session(), api_account(), now)
-    if prescription is None:
-        return json_model(ReviewQueueOut(prescription=None))
-    findings = review.pre_review(prescription, now.date())
-    return json_model(
-        ReviewQueueOut(prescription=prescription_out(prescription), findings=findings)
-    )
-
-
-@bp.post("/prescriptions/<int:prescription_id>/approve")
-@operation(
-    "Approve and sign as pharmacist (fresh face check; never one's own prescription)",
-    tag="prescriptions",
-    response=PrescriptionOut,
-    problems=("invalid_state", "face_check_required", "check_unavailable", "forbidden"),
-)
-@api_roles_required(Role.pharmacist)
-def approve(prescription_id: int) -> tuple[Response, int]:
-    prescription = review.approve(db_session(), api_account(), prescription_id, clock.now())
-    return json_model(prescription_out(prescription))
-
-
-@bp.post("/prescriptions/<int:prescription_id>/reject")
-@operation(
-    "Return the prescription to the doctor with a reason code and a note",
-    tag="prescriptions",
-    body=RejectIn,
-    response=PrescriptionOut,
-    problems=("invalid_state", "forbidden", "validation_error"),
-)
-@api_roles_required(Role.pharmacist)
-def reject(prescription_id: int) -> tuple[Response, int]:
-    data: RejectIn = body()
-    try:
-        reason = review.RejectReason(data.reason)
-    except ValueError:
-        raise ApiProblem(422, "validation_error", "退回理由代码无效") from None
-    prescription = review.reject(
-        db_session(), api_account(), prescription_id, reason, data.note, clock.now()
-    )
-    return json_model(prescription_out(prescription))

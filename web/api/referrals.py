@@ -85,9 +85,12 @@ def book() -> tuple[Response, int]:
 
 @bp.get("/me/notifications")
 @operation(
-    "What the patient has been told, newest first", tag="referrals", response=NotificationList
+    "What the signed-in account has been told (a patient, or a doctor about prescriptions), "
+    "newest first",
+    tag="referrals",
+    response=NotificationList,
 )
-@api_roles_required(Role.patient)
+@api_roles_required(Role.patient, Role.doctor, Role.pharmacist, Role.family_doctor)
 def notifications() -> tuple[Response, int]:
     items = inbox(db_session(), api_account().id)
     return json_model(

@@ -1,0 +1,194 @@
+"""The prescription document (处方笺) as a PDF, in the usual Chinese layout: 前记 (institution,
+patient, diagnosis, date), 正文 (Rp lines), 后记 (prescriber, reviewing pharmacist, both
+signatures' fingerprints, validity) and, once approved, a QR code with the single-use
+redemption code, printed in text too for typing at a kiosk.
+
+Chinese is set in Adobe's standard CID font STSong-Light, which every PDF reader carries, so
+no font file is shipped; its CMap maps the glyphs back to Unicode for text extraction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+
+from reportlab.graphics import renderPDF
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib.pagesizes import A5
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen.canvas import Canvas
+
+from core import clock
+from core.crypto import mask_id_number
+from identity import rules as identity_rules
+from prescriptions.models import Prescription, PrescriptionState
+
+FONT = "STSong-Light"
+PAEDIATRIC_AGE = 14  # 儿科处方: patients under 14 (处方标准)
+
+
+@dataclass(frozen=True)
+class Header:
+    institution: str
+    department: str
+    doctor_name: str
+    pharmacist_name: str | None
+    diagnosis_name: str
+    allergies: list[str] | None
+
+
+def _font() -> str:
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    return FONT
+
+
+def _time(value: dt.datetime | None) -> str:
+    return value.astimezone(clock.CHINA).strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+def kind_label(age: int) -> str:
+    return "儿科" if age < PAEDIATRIC_AGE else "普通"
+
+
+def usage_line(dose_mg: float, times_per_day: int, route: str, days: int) -> str:
+    return f"用法：每次 {dose_mg:g} mg，每日 {times_per_day} 次，{route}，共 {days} 天"
+
+
+def render(prescription: Prescription, header: Header) -> bytes:
+    """The document for the prescription as it stands now (a draft says so on its face)."""
+    font = _font()
+    buffer = io.BytesIO()
+    width, height = A5
+    pdf = Canvas(buffer, pagesize=A5, pageCompression=1)
+    pdf.setTitle(f"处方笺 {prescription.id}")
+    pdf.setAuthor(header.institution)
+    left, right = 12 * mm, width - 12 * mm
+    person = prescription.person
+    age = identity_rules.age_on(person.birth_date, prescription.issued_on)
+
+    pdf.setFont(font, 9)
+    pdf.drawRightString(right, height - 10 * mm, kind_label(age))
+    pdf.setFont(font, 15)
+    pdf.drawCentredString(width / 2, height - 16 * mm, header.institution)
+    pdf.setFont(font, 13)
+    pdf.drawCentredString(width / 2, height - 23 * mm, "互联网医院电子处方笺")
+
+    pdf.setFont(font, 9)
+    y = height - 31 * mm
+    rows = [
+        (
+            f"处方编号：{prescription.id}-{prescription.revision}",
+            "费别：自费",
+            f"开具日期：{prescription.issued_on.isoformat()}",
+        ),
+        (f"姓名：{person.name}", f"性别：{person.sex.label}", f"年龄：{age} 岁"),
+        (
+            f"身份证号：{mask_id_number(person.id_number)}",
+            f"科别：{header.department}",
+            f"门诊号：{prescription.consultation_id}",
+        ),
+    ]
+    for row in rows:
+        for i, text in enumerate(row):
+            pdf.drawString(left + i * 42 * mm, y, text)
+        y -= 5.5 * mm
+    pdf.drawString(left, y, f"临床诊断：{header.diagnosis_name}（{prescription.diagnosis_code}）")
+    y -= 5.5 * mm
+    allergies = header.allergies
+    allergy_text = "未记录" if allergies is None else ("、".join(allergies) or "无")
+    pdf.drawString(left, y, f"过敏史：{allergy_text}")
+    y -= 3 * mm
+    pdf.line(left, y, right, y)
+
+    y -= 8 * mm
+    pdf.setFont(font, 16)
+    pdf.drawString(left, y, "Rp.")
+    y -= 7 * mm
+    for item in prescription.items:
+        drug = item.drug
+        pdf.setFont(font, 10.5)
+        pdf.drawString(
+            left + 4 * mm,
+            y,
+            f"{item.line}. {drug.generic_name}  {drug.strength}  {drug.dosage_form}",
+        )
+        y -= 5 * mm
+        pdf.setFont(font, 9)
+        pdf.drawString(
+            left + 9 * mm, y, usage_line(item.dose_mg, item.times_per_day, item.route, item.days)
+        )
+        y -= 7 * mm
+    # 处方管理办法: the blank after the last line is struck through.
+    pdf.setFont(font, 9)
+    pdf.drawString(left + 4 * mm, y, "（以下空白）")
+    pdf.line(left + 30 * mm, y + 1 * mm, right, y + 1 * mm)
+    if prescription.stable_chronic_reason:
+        y -= 6 * mm
+        pdf.drawString(left, y, f"长期处方理由：{prescription.stable_chronic_reason[:40]}")
+    if prescription.accompanying_physician:
+        y -= 6 * mm
+        pdf.drawString(left, y, f"陪同医师：{prescription.accompanying_physician}")
+
+    _footer(pdf, prescription, header, left, right, font)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def _footer(
+    pdf: Canvas, prescription: Prescription, header: Header, left: float, right: float, font: str
+) -> None:
+    y = 62 * mm
+    pdf.line(left, y, right, y)
+    y -= 6 * mm
+    pdf.setFont(font, 9)
+    pdf.drawString(
+        left, y, f"医师：{header.doctor_name}  签名时间：{_time(prescription.doctor_signed_at)}"
+    )
+    y -= 4.5 * mm
+    pdf.setFont(font, 7)
+    pdf.drawString(left, y, f"医师签名密钥指纹：{prescription.doctor_signature_key or '未签名'}")
+    y -= 6 * mm
+    pdf.setFont(font, 9)
+    pharmacist = header.pharmacist_name if prescription.pharmacist_signature else None
+    pdf.drawString(
+        left,
+        y,
+        f"审核药师：{pharmacist or '—'}  审核时间："
+        f"{_time(prescription.reviewed_at) if pharmacist else '—'}",
+    )
+    y -= 4.5 * mm
+    pdf.setFont(font, 7)
+    pdf.drawString(
+        left, y, f"药师签名密钥指纹：{prescription.pharmacist_signature_key or '未审核'}"
+    )
+    y -= 6 * mm
+    pdf.setFont(font, 9)
+    pdf.drawString(left, y, f"有效期至：{prescription.valid_until.isoformat()}（逾期作废）")
+    y -= 5 * mm
+    pdf.drawString(left, y, "处方药须凭处方在药师指导下购买和使用。")
+
+    if prescription.state is PrescriptionState.approved and prescription.redemption_code:
+        size = 30 * mm
+        widget = QrCodeWidget(prescription.redemption_code, barLevel="M")
+        x0, y0, x1, y1 = widget.getBounds()
+        drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
+        drawing.add(widget)
+        renderPDF.draw(drawing, pdf, right - size, 8 * mm)
+        pdf.setFont(font, 8)
+        pdf.drawString(left, 12 * mm, "取药码（仅可使用一次）：")
+        pdf.setFont("Courier-Bold", 11)
+        pdf.drawString(left, 7 * mm, prescription.redemption_code)
+    else:
+        pdf.setFont(font, 12)
+        pdf.setFillColorRGB(0.75, 0.1, 0.1)
+        notice = {
+            PrescriptionState.expired: "处方已过期，不得调配",
+            PrescriptionState.rejected: "药师已退回，不得调配",
+        }.get(prescription.state, "未经药师审核，不得调配")
+        pdf.drawString(left, 10 * mm, notice)
+        pdf.setFillColorRGB(0, 0, 0)
