@@ -93,8 +93,8 @@ def render(prescription: Prescription, header: Header) -> bytes:
         ),
     ]
     for row in rows:
-        for i, text in enumerate(row):
-            pdf.drawString(left + i * 42 * mm, y, text)
+        for offset, text in zip((0, 55 * mm, 90 * mm), row, strict=True):
+            pdf.drawString(left + offset, y, text)
         y -= 5.5 * mm
     pdf.drawString(left, y, f"临床诊断：{header.diagnosis_name}（{prescription.diagnosis_code}）")
     y -= 5.5 * mm

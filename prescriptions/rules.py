@@ -99,8 +99,12 @@ def allergens_of(allergies: list[str], day: dt.date) -> frozenset[str]:
         for product in result.products:
             found.update(product.ingredients)
         key = normalise(allergy)
+        key = key.removeprefix("对").removeprefix("有")
         for marker in ("过敏", "类", "药物", "药"):
             key = key.removesuffix(marker)
+        result = screen(key, day) if key != normalise(allergy) else result
+        for product in result.products:
+            found.update(product.ingredients)
         if len(key) >= 2:
             found.add(key)
     return frozenset(found)

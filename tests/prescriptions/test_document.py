@@ -1,0 +1,88 @@
+"""The prescription document: the Chinese text a pharmacist reads, read back from the PDF."""
+
+from __future__ import annotations
+
+import io
+
+from flask.testing import FlaskClient
+from pdfminer.high_level import extract_text
+from sqlalchemy.orm import Session
+
+from core.audit import Actor
+from prescriptions.models import Prescription
+from prescriptions.services import load_catalogue
+from tests.browser import ARTIFACTS
+from tests.followup.helpers import patient_with_diagnosis
+from tests.prescriptions.helpers import approved_prescription, written_prescription
+
+
+def _text(response: object) -> str:
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    assert response.mimetype == "application/pdf"  # type: ignore[attr-defined]
+    assert "no-store" in response.headers["Cache-Control"]  # type: ignore[attr-defined]
+    return " ".join(extract_text(io.BytesIO(response.data)).split())  # type: ignore[attr-defined]
+
+
+def test_an_approved_prescription_reads_as_a_chinese_prescription(
+    client: FlaskClient, session: Session
+) -> None:
+    load_catalogue(session, Actor.system())
+    written = approved_prescription(client, session)
+    row = session.get(Prescription, written.id)
+    assert row is not None
+    response = client.get(
+        f"/api/v1/prescriptions/{written.id}/document", headers=written.patient_headers
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "prescription.pdf").write_bytes(response.data)  # for a person to look at
+    text = _text(response)
+    for expected in (
+        "互联网医院电子处方笺",
+        "姓名：张三",
+        "性别：男",
+        "110105********1235",
+        "临床诊断：原发性高血压",
+        "Rp.",
+        "苯磺酸氨氯地平片",
+        "每次 5 mg，每日 1 次，口服，共 28 天",
+        f"医师：{row.doctor.name}",
+        f"审核药师：{row.pharmacist.name}",  # type: ignore[union-attr]
+        f"有效期至：{row.valid_until.isoformat()}",
+        "处方药须凭处方在药师指导下购买和使用",
+        row.doctor_signature_key,
+        row.pharmacist_signature_key,
+        row.redemption_code,
+    ):
+        assert expected in text, expected
+    assert "110105198503141235" not in text  # the ID number only masked
+    assert "不得调配" not in text
+
+
+def test_an_unreviewed_prescription_says_it_must_not_be_dispensed(
+    client: FlaskClient, session: Session
+) -> None:
+    load_catalogue(session, Actor.system())
+    written = written_prescription(client, session)
+    text = _text(
+        client.get(f"/api/v1/prescriptions/{written.id}/document", headers=written.doctor_headers)
+    )
+    assert "未经药师审核，不得调配" in text
+    assert "取药码" not in text
+    shown = client.get(f"/api/v1/prescriptions/{written.id}", headers=written.patient_headers)
+    assert shown.json["redemption_code"] is None
+
+
+def test_nobody_else_gets_the_document(client: FlaskClient, session: Session) -> None:
+    load_catalogue(session, Actor.system())
+    written = approved_prescription(client, session)
+    _, other_patient, _ = patient_with_diagnosis(session, "310104199007084564")
+    for path in (
+        f"/api/v1/prescriptions/{written.id}",
+        f"/api/v1/prescriptions/{written.id}/document",
+    ):
+        assert client.get(path, headers=other_patient).status_code == 404
+    mine = client.get("/api/v1/me/prescriptions", headers=other_patient).json
+    assert mine["prescriptions"] == []
+    own = client.get("/api/v1/me/prescriptions", headers=written.patient_headers).json
+    assert [p["id"] for p in own["prescriptions"]] == [written.id]
+    assert own["prescriptions"][0]["redemption_code"]
