@@ -7,6 +7,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from identity.models import Role
+from identity.rules import PractitionerKind, Title
 from tests import factories
 from tests.helpers import bearer, csrf_token, sign_in
 from web.consoles.views import CONSOLES
@@ -18,8 +19,15 @@ CONSOLE_PATHS = {console.role: f"/{console.path}" for console in CONSOLES}
 def test_each_role_is_refused_from_other_consoles(
     client: FlaskClient, session: Session, role: Role
 ) -> None:
-    # The doctor's console needs a registered practitioner behind the account.
-    account = factories.practitioner().account if role is Role.doctor else factories.account(role)
+    # The doctor's and pharmacist's consoles need a registered practitioner behind the account.
+    if role is Role.doctor:
+        account = factories.practitioner().account
+    elif role is Role.pharmacist:
+        account = factories.practitioner(
+            kind=PractitionerKind.pharmacist, department="药剂科", title=Title.pharmacist
+        ).account
+    else:
+        account = factories.account(role)
     response = sign_in(client, account.username)
     assert response.status_code == 302
     for console_role, path in CONSOLE_PATHS.items():
@@ -35,7 +43,7 @@ def test_each_role_is_refused_from_other_consoles(
 def test_signed_in_staff_land_on_their_console(client: FlaskClient, session: Session) -> None:
     account = factories.account(Role.pharmacist)
     response = sign_in(client, account.username)
-    assert response.headers["Location"] == "/pharmacist"
+    assert response.headers["Location"] == "/pharmacist/"
 
 
 def test_anonymous_visitor_is_sent_to_sign_in(client: FlaskClient, session: Session) -> None:

@@ -42,7 +42,13 @@ CONSOLES = (
         "接诊复诊、书写病历、开具电子处方、转诊",
         "doctor_console.index",
     ),
-    Console(Role.pharmacist, "pharmacist", "药师审方台", "审核并签名电子处方"),
+    Console(
+        Role.pharmacist,
+        "pharmacist",
+        "药师审方台",
+        "审核并签名电子处方",
+        "pharmacist_console.index",
+    ),
     Console(Role.kiosk, "kiosk", "药房自助终端", "扫码核验处方、核对身份、发药"),
     Console(Role.family_doctor, "family-doctor", "家庭医生随访台", "签约居民、随访计划、血压血糖"),
     Console(
