@@ -22,6 +22,8 @@ from identity import services as identity
 from identity.models import Account, Institution, Relation, Role
 from identity.rules import PractitionerKind, Title
 from identity.services import patients, practitioners
+from prescriptions import prescribing
+from prescriptions import rules as rx_rules
 from prescriptions.services import load_catalogue
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - published demo credential, refused outside demo mode
@@ -145,6 +147,7 @@ def seed(session: Session) -> list[str]:
         )
         created.append("patient 张三 (real name and face verified) with child 张小宝 (under 6)")
         created.extend(_seed_visits(session, patient))
+        created.extend(_seed_prescription(session, patient))
     return created
 
 
@@ -194,4 +197,62 @@ def _seed_visits(session: Session, patient: Account) -> list[str]:
     return [
         "diagnoses: 原发性高血压 (confirmed), 2型糖尿病 (uploaded, pending review)",
         "a return visit waiting in the 心血管内科 queue",
+    ]
+
+
+def _seed_prescription(session: Session, patient: Account) -> list[str]:
+    """张三 declared a penicillin allergy; in a second visit 王医生 (face-checked with the demo
+    selfie, through the real check) wrote and signed a prescription that waits for 李药师."""
+    person = patient.person
+    doctor_account = identity.account_by_username(session, "doctor")
+    if person is None or doctor_account is None:
+        return []
+    now = clock.now()
+    settings = runtime.current().settings
+    patients.record_allergies(session, patient, None, ["青霉素"], now)
+    hypertension = next(
+        d for d in diagnoses.for_person(session, person.id) if d.icd10_code.startswith("I10")
+    )
+    visit = consultations.start(
+        session,
+        patient,
+        consultations.VisitRequest(
+            person_id=None,
+            diagnosis_id=hypertension.id,
+            complaint="血压 130/80 左右，想续开氨氯地平和缬沙坦。",
+            symptoms=["none"],
+            vitals=triage.Vitals(systolic=130, diastolic=80),
+            consent=True,
+        ),
+        settings,
+        now,
+    )
+    doctor = practitioners.practitioner_for(session, doctor_account)
+    attempt = practitioners.face_check(
+        session,
+        doctor,
+        DEMO_SELFIE.read_bytes(),
+        face.FaceConfig(),
+        settings.face_check_ttl_seconds,
+        settings.face_attempts_per_day * 4,
+        now,
+    )
+    if not attempt.row.matched:
+        return []
+    consultations.accept(session, doctor_account, visit.id, now)
+    draft = prescribing.Draft(
+        items=[
+            rx_rules.ItemDraft("氨氯地平", 5, 1, 28),
+            rx_rules.ItemDraft("代文", 80, 1, 28),
+        ],
+        routes=["口服", "口服"],
+    )
+    prescription = prescribing.prescribe(session, doctor_account, visit.id, draft, now)
+    prescribing.sign(session, doctor_account, prescription.id, now)
+    # The demo doctor starts signed out of clinical actions, like everyone: do the face check.
+    doctor.face_checked_until = None
+    session.flush()
+    return [
+        "allergy: 张三 is allergic to 青霉素",
+        f"prescription #{prescription.id} (氨氯地平, 缬沙坦) signed by 王医生, waiting for review",
     ]

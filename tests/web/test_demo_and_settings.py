@@ -61,6 +61,12 @@ def test_seed_demo_then_demo_tokens_for_every_role(make_app: Any, session: Sessi
     assert sign_in(page_client, "doctor", "demo").headers["Location"] == "/doctor/"
     queue = page_client.get("/doctor/").get_data(as_text=True)
     assert "等待接诊（1）" in queue  # the demo visit waits for the demo doctor
+    # The demo prescription waits for the demo pharmacist, who must face-check to sign.
+    pharmacist_client = demo.test_client()
+    assert sign_in(pharmacist_client, "pharmacist", "demo").headers["Location"] == "/pharmacist/"
+    review_queue = pharmacist_client.get("/pharmacist/").get_data(as_text=True)
+    assert "待审核（1）" in review_queue
+    assert "审核签名前请先完成" in review_queue
     assert verify_chain(session).ok
     assert {a.role for a in session.scalars(select(Account))} >= set(Role)
     # The demo patient can seek care (real name and face done) for self and a child under 6;
