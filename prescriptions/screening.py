@@ -49,11 +49,13 @@ STRENGTH = re.compile(
     re.IGNORECASE,
 )
 PUNCTUATION = re.compile(r"[\s\W_]+", re.UNICODE)
+# Characters people type for the rarer ones in drug names (氯氮卓 for 氯氮䓬, 地尔硫卓).
+VARIANTS = str.maketrans({"䓬": "卓"})
 
 
 def normalise(name: str) -> str:
     """Full-width to half-width, lower case, no strength, no spaces or punctuation."""
-    text = unicodedata.normalize("NFKC", name).lower()
+    text = unicodedata.normalize("NFKC", name).lower().translate(VARIANTS)
     text = STRENGTH.sub("", text)
     return PUNCTUATION.sub("", text)
 

@@ -31,6 +31,8 @@ BYPASS_ATTEMPTS = [
     # medical toxic, TCM toxic, precursor, radioactive
     "阿托品", "硫酸阿托品片", "亚砷酸注射液", "A型肉毒毒素", "肉毒毒素", "生半夏", "生附子",
     "生川乌", "雄黄", "罂粟壳", "麻黄碱", "盐酸伪麻黄碱片", "碘[131I]化钠",
+    # a variant character people type (卓 for 䓬)
+    "氯氮卓", "氯氮䓬", "利眠宁",
     # an unknown name that contains a controlled ingredient
     "复方可待因止咳新药", "某某羟考酮胶囊",
 ]  # fmt: skip
@@ -107,3 +109,22 @@ def test_search_by_pinyin_initials_and_prefix() -> None:
     assert "二甲双胍片" in [p.generic_name for p in search("二甲")]
     assert "二甲双胍片" in [p.generic_name for p in search("ejsg")]
     assert all(p.code.startswith("D") for p in search("a"))
+
+
+@pytest.mark.parametrize(
+    ("name", "generic"),
+    [
+        ("地尔硫卓", "地尔硫䓬片"),
+        ("合贝爽", "地尔硫䓬片"),
+        ("心得安", "普萘洛尔片"),
+        ("消心痛", "硝酸异山梨酯片"),
+        ("美吡达", "格列吡嗪片"),
+        ("达克普隆", "兰索拉唑肠溶胶囊"),
+        ("爱全乐", "异丙托溴铵气雾剂"),
+    ],
+)
+def test_chronic_essentials_resolve_by_any_common_name(name: str, generic: str) -> None:
+    result = screen(name, TODAY)
+    assert result.known
+    assert not result.blocked
+    assert [p.generic_name for p in result.products] == [generic]
