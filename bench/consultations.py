@@ -12,23 +12,12 @@ and p50/p99 latency per request kind. Traffic goes to 127.0.0.1 only; the run is
 from __future__ import annotations
 
 import argparse
-import base64
 import os
-import secrets
-import socket
-import statistics
-import subprocess
-import sys
-import threading
-import time
-from collections import defaultdict
 from pathlib import Path
 
 import requests
-from alembic import command
 
-from bench.face_verify import _percentile, _scratch_database
-from migrations import alembic_config
+from bench import harness
 
 RECORD = {
     "chief_complaint": "高血压复诊，续开降压药",
@@ -36,12 +25,6 @@ RECORD = {
     "diagnosis_code": "I10.x00x002",
     "plan": "继续氨氯地平 5mg 每日一次",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def seed(
@@ -119,60 +102,12 @@ def seed(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--visits", type=int, default=200)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
-    )
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    harness.add_server_arguments(parser)
     args = parser.parse_args()
-
-    url, drop = _scratch_database(args.server)
-    port = _free_port()
-    env = {
-        "DATABASE_URL": url,
-        "REDIS_URL": args.redis,
-        "SECRET_KEY": secrets.token_hex(16),
-        "DATA_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-    }
-    server = None
-    try:
-        command.upgrade(alembic_config(url), "head")
-        patient_tokens, doctor_tokens, diagnosis_ids = seed(env, args.clients, args.clients)
-        hospital = str(Path(sys.executable).parent / "hospital")
-        server = subprocess.Popen(
-            [
-                hospital,
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-                "--threads",
-                str(args.threads),
-            ],
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        run(base, args, patient_tokens, doctor_tokens, diagnosis_ids)
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=20)
-        import redis
-
-        redis.Redis.from_url(args.redis).flushdb()
-        drop()
+    with harness.scratch_stage(args) as stage:
+        patient_tokens, doctor_tokens, diagnosis_ids = seed(stage.env, args.clients, args.clients)
+        with harness.serving(stage, args) as base:
+            run(base, args, patient_tokens, doctor_tokens, diagnosis_ids)
 
 
 def run(
@@ -182,24 +117,9 @@ def run(
     doctors: list[str],
     diagnosis_ids: list[int],
 ) -> None:
-    latencies: dict[str, list[float]] = defaultdict(list)
-    errors: list[str] = []
-    lock = threading.Lock()
+    timings = harness.Timings(base)
+    timed = timings.call
     per_client = args.visits // args.clients
-
-    def timed(
-        http: requests.Session, kind: str, method: str, path: str, token: str, json: object = None
-    ) -> dict:
-        started = time.perf_counter()
-        response = http.request(
-            method, base + path, json=json, timeout=30, headers={"Authorization": f"Bearer {token}"}
-        )
-        elapsed = time.perf_counter() - started
-        with lock:
-            latencies[kind].append(elapsed)
-            if response.status_code >= 400:
-                errors.append(f"{kind}: {response.status_code} {response.text[:200]}")
-        return response.json() if response.content else {}
 
     def client(i: int) -> None:
         http = requests.Session()
@@ -237,33 +157,14 @@ def run(
                 RECORD,
             )
 
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = harness.run_clients(args.clients, client)
     visits = per_client * args.clients
-    total = sum(len(v) for v in latencies.values())
     print(
-        f"{visits} visits ({total} requests) by {args.clients} clients against gunicorn "
+        f"{visits} visits ({timings.total} requests) by {args.clients} clients against gunicorn "
         f"({args.workers} workers x {args.threads} threads), PostgreSQL, Redis; {elapsed:.1f} s"
     )
     print(f"visits created and completed per second: {visits / elapsed:.1f}")
-    print(f"requests per second: {total / elapsed:.1f}")
-    for kind, values in latencies.items():
-        print(
-            f"  {kind:<9} p50 {statistics.median(values) * 1000:7.1f} ms   "
-            f"p99 {_percentile(values, 0.99) * 1000:7.1f} ms   n={len(values)}"
-        )
-    everything = [v for values in latencies.values() for v in values]
-    print(
-        f"  all       p50 {statistics.median(everything) * 1000:7.1f} ms   "
-        f"p99 {_percentile(everything, 0.99) * 1000:7.1f} ms"
-    )
-    if errors:
-        print(f"{len(errors)} errors, first: {errors[0]}")
+    timings.report(elapsed)
 
 
 if __name__ == "__main__":

@@ -16,24 +16,15 @@ kind. Traffic goes to 127.0.0.1 only; the run is bounded.
 from __future__ import annotations
 
 import argparse
-import base64
-import os
-import secrets
 import statistics
-import subprocess
-import sys
-import threading
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import requests
-from alembic import command
 
-from bench.consultations import _free_port
+from bench import harness
 from bench.consultations import seed as seed_visits
-from bench.face_verify import _percentile, _scratch_database
-from migrations import alembic_config
+from bench.face_verify import _percentile
 
 NAMES = [
     "氨氯地平",
@@ -122,64 +113,15 @@ def seed_pharmacists(count: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--prescriptions", type=int, default=200)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--screen-seconds", type=float, default=5.0)
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
-    )
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    harness.add_server_arguments(parser)
     args = parser.parse_args()
-
     screening(args.screen_seconds)
-
-    url, drop = _scratch_database(args.server)
-    port = _free_port()
-    env = {
-        "DATABASE_URL": url,
-        "REDIS_URL": args.redis,
-        "SECRET_KEY": secrets.token_hex(16),
-        "DATA_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-    }
-    server = None
-    try:
-        command.upgrade(alembic_config(url), "head")
-        patients, doctors, diagnosis_ids = seed_visits(env, args.clients, args.clients)
+    with harness.scratch_stage(args) as stage:
+        patients, doctors, diagnosis_ids = seed_visits(stage.env, args.clients, args.clients)
         pharmacists = seed_pharmacists(args.clients)
-        hospital = str(Path(sys.executable).parent / "hospital")
-        server = subprocess.Popen(
-            [
-                hospital,
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-                "--threads",
-                str(args.threads),
-            ],
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        run(base, args, patients, doctors, pharmacists, diagnosis_ids)
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=20)
-        import redis
-
-        redis.Redis.from_url(args.redis).flushdb()
-        drop()
+        with harness.serving(stage, args) as base:
+            run(base, args, patients, doctors, pharmacists, diagnosis_ids)
 
 
 def run(
@@ -190,25 +132,10 @@ def run(
     pharmacists: list[str],
     diagnosis_ids: list[int],
 ) -> None:
-    latencies: dict[str, list[float]] = defaultdict(list)
-    errors: list[str] = []
+    timings = harness.Timings(base)
+    timed = timings.call
     approved: list[int] = []
-    lock = threading.Lock()
     per_client = args.prescriptions // args.clients
-
-    def timed(
-        http: requests.Session, kind: str, method: str, path: str, token: str, json: object = None
-    ) -> dict:
-        started = time.perf_counter()
-        response = http.request(
-            method, base + path, json=json, timeout=30, headers={"Authorization": f"Bearer {token}"}
-        )
-        elapsed = time.perf_counter() - started
-        with lock:
-            latencies[kind].append(elapsed)
-            if response.status_code >= 400:
-                errors.append(f"{kind}: {response.status_code} {response.text[:200]}")
-        return response.json() if response.content else {}
 
     def client(i: int) -> None:
         http = requests.Session()
@@ -245,38 +172,24 @@ def run(
                     http, "approve", "POST", f"/api/v1/prescriptions/{pid}/approve", pharmacists[i]
                 )
                 if done.get("state") == "approved":
-                    with lock:
+                    with timings.lock:
                         approved.append(pid)
 
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    total = sum(len(v) for v in latencies.values())
+    elapsed = harness.run_clients(args.clients, client)
     print(
-        f"{len(approved)} prescriptions approved ({total} requests) by {args.clients} clients "
-        f"against gunicorn ({args.workers} workers x {args.threads} threads), PostgreSQL; "
-        f"{elapsed:.1f} s"
+        f"{len(approved)} prescriptions approved ({timings.total} requests) by {args.clients} "
+        f"clients against gunicorn ({args.workers} workers x {args.threads} threads), "
+        f"PostgreSQL; {elapsed:.1f} s"
     )
     print(f"prescriptions written, signed and approved per second: {len(approved) / elapsed:.1f}")
-    print(f"requests per second: {total / elapsed:.1f}")
-    for kind, values in latencies.items():
-        print(
-            f"  {kind:<9} p50 {statistics.median(values) * 1000:7.1f} ms   "
-            f"p99 {_percentile(values, 0.99) * 1000:7.1f} ms   n={len(values)}"
-        )
-    review_path = [v for k in ("prescribe", "sign", "claim", "approve") for v in latencies[k]]
+    timings.report(elapsed)
+    path = [v for k in ("prescribe", "sign", "claim", "approve") for v in timings.latencies[k]]
     print(
-        f"  prescribe→approve requests: p50 {statistics.median(review_path) * 1000:.1f} ms   "
-        f"p99 {_percentile(review_path, 0.99) * 1000:.1f} ms"
+        f"  prescribe→approve requests: p50 {statistics.median(path) * 1000:.1f} ms   "
+        f"p99 {_percentile(path, 0.99) * 1000:.1f} ms"
     )
     if len(set(approved)) != len(approved):
         print("ERROR: a prescription was approved twice")
-    if errors:
-        print(f"{len(errors)} errors, first: {errors[0]}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ and the review page (items, patient facts, automated findings, approve or return
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -122,21 +124,32 @@ def show(prescription_id: int) -> str:
     )
 
 
+def _decide(prescription_id: int, action: Callable[[], object], done: str) -> BaseResponse:
+    """Approve or return: a refusal is shown in Chinese on the review page and changes
+    nothing; a decision is committed and the pharmacist goes back to the queue."""
+    session = db_session()
+    try:
+        action()
+    except DomainError as exc:
+        session.rollback()
+        flash(_message(exc), "error")
+        return redirect(url_for(".show", prescription_id=prescription_id))
+    commit_now()
+    flash(done, "ok")
+    return redirect(url_for(".index"))
+
+
 @bp.post("/prescriptions/<int:prescription_id>/approve")
 @console_roles_required(Role.pharmacist)
 def approve(prescription_id: int) -> BaseResponse:
     session, account, _ = _pharmacist()
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        review.approve(session, account, prescription_id, clock.now())
-    except DomainError as exc:
-        session.rollback()
-        flash(_message(exc), "error")
-        return redirect(url_for(".show", prescription_id=prescription_id))
-    commit_now()
-    flash(f"处方 #{prescription_id} 已审核通过并签名", "ok")
-    return redirect(url_for(".index"))
+    return _decide(
+        prescription_id,
+        lambda: review.approve(session, account, prescription_id, clock.now()),
+        f"处方 #{prescription_id} 已审核通过并签名",
+    )
 
 
 @bp.post("/prescriptions/<int:prescription_id>/reject")
@@ -147,22 +160,14 @@ def reject(prescription_id: int) -> BaseResponse:
     if not form.validate_on_submit():
         flash("请选择退回理由并写明说明", "error")
         return redirect(url_for(".show", prescription_id=prescription_id))
-    try:
-        review.reject(
-            session,
-            account,
-            prescription_id,
-            review.RejectReason(form.reason.data),
-            form.note.data,
-            clock.now(),
-        )
-    except DomainError as exc:
-        session.rollback()
-        flash(_message(exc), "error")
-        return redirect(url_for(".show", prescription_id=prescription_id))
-    commit_now()
-    flash(f"处方 #{prescription_id} 已退回医生", "ok")
-    return redirect(url_for(".index"))
+    reason = review.RejectReason(form.reason.data)
+    return _decide(
+        prescription_id,
+        lambda: review.reject(
+            session, account, prescription_id, reason, form.note.data, clock.now()
+        ),
+        f"处方 #{prescription_id} 已退回医生",
+    )
 
 
 @bp.get("/prescriptions/<int:prescription_id>/document.pdf")
