@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -27,6 +28,41 @@ RECORD = {
 }
 
 
+def practitioner_token(session: Any, institution_id: int, i: int, kind: Any) -> str:
+    """Register practitioner `i` of `kind` (enrolled with the demo face, face check fresh for a
+    day) and return a bearer token for them."""
+    import datetime as dt
+
+    from core import clock
+    from core.audit import Actor
+    from identity import face as face_engine
+    from identity.rules import PractitionerKind, Title
+    from identity.services import issue_token, practitioners
+
+    doctor = kind is PractitionerKind.doctor
+    face = (Path(__file__).resolve().parent.parent / "web/static/demo/face.jpg").read_bytes()
+    practitioner = practitioners.register(
+        session,
+        Actor.system(),
+        practitioners.Registration(
+            username=f"bench-{kind.value}-{i}",
+            password="bench-password",
+            name=f"{'医生' if doctor else '药师'}{i}",
+            kind=kind,
+            licence_number=f"BENCH{kind.value[:2].upper()}{i:06d}",
+            title=Title.attending_physician if doctor else Title.supervising_pharmacist,
+            department="心血管内科" if doctor else "药剂科",
+            institution_id=institution_id,
+            practice_started_on=dt.date(2010, 1, 1),
+        ),
+        face,
+        face_engine.FaceConfig(),
+        clock.today(),
+    )
+    practitioner.face_checked_until = clock.now() + dt.timedelta(days=1)
+    return issue_token(session, practitioner.account, 86400).token
+
+
 def seed(
     env: dict[str, str], patients: int, doctors: int
 ) -> tuple[list[str], list[str], list[int]]:
@@ -35,42 +71,20 @@ def seed(
     import datetime as dt
 
     from core import clock, runtime
-    from core.audit import Actor
     from followup.services import diagnoses
     from identity.models import Account, Role
-    from identity.rules import PractitionerKind, Title
-    from identity.services import create_institution, issue_token, practitioners
+    from identity.rules import PractitionerKind
+    from identity.services import create_institution, issue_token
     from identity.services import patients as patient_services
     from web.app import create_app
 
     create_app()
-    face = (Path(__file__).resolve().parent.parent / "web/static/demo/face.jpg").read_bytes()
-    from identity import face as face_engine
-
     with runtime.current().database.transaction() as session:
         institution = create_institution(session, "BENCH", "基准测试医院")
-        doctor_tokens = []
-        for i in range(doctors):
-            doctor = practitioners.register(
-                session,
-                Actor.system(),
-                practitioners.Registration(
-                    username=f"bench-dr-{i}",
-                    password="bench-password",
-                    name=f"医生{i}",
-                    kind=PractitionerKind.doctor,
-                    licence_number=f"BENCH{i:06d}",
-                    title=Title.attending_physician,
-                    department="心血管内科",
-                    institution_id=institution.id,
-                    practice_started_on=dt.date(2010, 1, 1),
-                ),
-                face,
-                face_engine.FaceConfig(),
-                clock.today(),
-            )
-            doctor.face_checked_until = clock.now() + dt.timedelta(days=1)
-            doctor_tokens.append(issue_token(session, doctor.account, 86400).token)
+        doctor_tokens = [
+            practitioner_token(session, institution.id, i, PractitionerKind.doctor)
+            for i in range(doctors)
+        ]
         patient_tokens, diagnosis_ids = [], []
         for i in range(patients):
             account = Account(username=f"bench-pt-{i}", role=Role.patient, display_name="患者")

@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from pathlib import Path
 
 import requests
 
 from bench import harness
+from bench.consultations import practitioner_token
 from bench.consultations import seed as seed_visits
 from bench.face_verify import _percentile
 
@@ -71,43 +71,19 @@ def screening(seconds: float) -> None:
 
 
 def seed_pharmacists(count: int) -> list[str]:
-    import datetime as dt
-
-    from core import clock, runtime
+    from core import runtime
     from core.audit import Actor
-    from identity import face as face_engine
     from identity.models import Institution
-    from identity.rules import PractitionerKind, Title
-    from identity.services import issue_token, practitioners
+    from identity.rules import PractitionerKind
     from prescriptions.services import load_catalogue
 
-    face = (Path(__file__).resolve().parent.parent / "web/static/demo/face.jpg").read_bytes()
-    tokens = []
     with runtime.current().database.transaction() as session:
         load_catalogue(session, Actor.system())
         institution = session.query(Institution).filter_by(code="BENCH").one()
-        for i in range(count):
-            pharmacist = practitioners.register(
-                session,
-                Actor.system(),
-                practitioners.Registration(
-                    username=f"bench-ph-{i}",
-                    password="bench-password",
-                    name=f"药师{i}",
-                    kind=PractitionerKind.pharmacist,
-                    licence_number=f"BENCHPH{i:05d}",
-                    title=Title.supervising_pharmacist,
-                    department="药剂科",
-                    institution_id=institution.id,
-                    practice_started_on=dt.date(2010, 1, 1),
-                ),
-                face,
-                face_engine.FaceConfig(),
-                clock.today(),
-            )
-            pharmacist.face_checked_until = clock.now() + dt.timedelta(days=1)
-            tokens.append(issue_token(session, pharmacist.account, 86400).token)
-    return tokens
+        return [
+            practitioner_token(session, institution.id, i, PractitionerKind.pharmacist)
+            for i in range(count)
+        ]
 
 
 def main() -> None:
