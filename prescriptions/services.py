@@ -157,3 +157,24 @@ def document_pdf(prescription: Prescription) -> bytes:
         allergies=prescription.person.allergy_list,
     )
     return document.render(prescription, header)
+
+
+def for_consultation(session: Session, consultation_id: int) -> list[Prescription]:
+    return list(
+        session.scalars(
+            select(Prescription)
+            .where(Prescription.consultation_id == consultation_id)
+            .order_by(Prescription.id)
+        )
+    )
+
+
+def prescribable_names(session: Session) -> list[str]:
+    """Generic names a doctor may pick from (active, not special-management)."""
+    return list(
+        session.scalars(
+            select(Drug.generic_name)
+            .where(Drug.active.is_(True), Drug.blocked.is_(False))
+            .order_by(Drug.generic_name)
+        )
+    )

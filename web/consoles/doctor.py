@@ -32,7 +32,10 @@ from followup.services import diagnoses
 from identity import rules as identity_rules
 from identity.models import Account, Practitioner, Role
 from identity.services import practitioners
+from prescriptions import services as rx
+from prescriptions.review import RejectReason
 from web.auth import console_roles_required
+from web.consoles.prescribing import PrescriptionForm
 from web.responses import private_file
 from web.session import commit_now, db_session
 
@@ -148,6 +151,11 @@ def visit(consultation_id: int) -> str:
         messages=visits.messages(session, consultation),
         record=json.loads(record.content) if record else None,
         record_row=record,
+        prescriptions=rx.for_consultation(session, consultation.id),
+        drug_names=rx.prescribable_names(session),
+        rx_form=PrescriptionForm(),
+        rx_action=ActionForm(),
+        reasons={r.value: r.label for r in RejectReason},
         action=ActionForm(),
         message_form=MessageForm(),
         record_form=form,
