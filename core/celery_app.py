@@ -9,7 +9,13 @@ from core.settings import Settings
 
 celery = Celery("hospital")
 
-TASK_MODULES = ["core.tasks", "identity.tasks", "followup.tasks", "prescriptions.tasks"]
+TASK_MODULES = [
+    "core.tasks",
+    "identity.tasks",
+    "followup.tasks",
+    "prescriptions.tasks",
+    "pharmacy.tasks",
+]
 
 
 def configure(settings: Settings) -> Celery:
@@ -33,6 +39,10 @@ def configure(settings: Settings) -> Celery:
                 "schedule": 300.0,
             },
             "escalate-reviews": {"task": "prescriptions.escalate_reviews", "schedule": 60.0},
+            "release-reservations": {
+                "task": "pharmacy.release_reservations",
+                "schedule": 300.0,
+            },
         },
     )
     celery.autodiscover_tasks(lambda: [], force=True)

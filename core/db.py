@@ -146,7 +146,13 @@ def _forget_callbacks_on_rollback(session: Session, previous_transaction: Any) -
 
 # Every module that declares tables, named rather than imported so that core stays at the
 # bottom of the dependency picture. The app factory and Alembic load them all.
-MODEL_MODULES = ("core.models", "identity.models", "followup.models", "prescriptions.models")
+MODEL_MODULES = (
+    "core.models",
+    "identity.models",
+    "followup.models",
+    "prescriptions.models",
+    "pharmacy.models",
+)
 
 
 def load_models() -> None:

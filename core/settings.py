@@ -59,6 +59,9 @@ class Settings:
     hospital_platform_url: str = ""
     platform_callback_secret: str = ""
     supervision_url: str = ""
+    # The courier for deliveries: orders are POSTed to {url}/orders; its updates are signed.
+    courier_url: str = ""
+    courier_callback_secret: str = ""
 
     @classmethod
     def from_env(

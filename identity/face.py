@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -59,6 +59,8 @@ class FaceMatch:
     distance: float
     threshold: float
     model_version: str
+    # The encoding of the reference photo (the ID photo), kept to recognise the person later.
+    reference: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def matched(self) -> bool:
@@ -139,7 +141,7 @@ def distance(known: np.ndarray, candidate: np.ndarray) -> float:
 
 
 def compare(known: np.ndarray, candidate: np.ndarray, config: FaceConfig) -> FaceMatch:
-    return FaceMatch(distance(known, candidate), config.threshold, model_version())
+    return FaceMatch(distance(known, candidate), config.threshold, model_version(), known)
 
 
 def match_photos(id_photo: bytes, selfie: bytes, config: FaceConfig) -> FaceMatch:

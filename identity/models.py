@@ -127,6 +127,8 @@ class Person(Base):
     # health data); None until asked, [] for "no known allergies".
     allergies: Mapped[str | None] = mapped_column(EncryptedText("identity.person.allergies"))
     allergies_recorded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The face of the verified ID photo (sealed), to recognise the person at a pharmacy kiosk.
+    face_encoding: Mapped[str | None] = mapped_column(EncryptedText("identity.person.face"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     @property

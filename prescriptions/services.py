@@ -178,3 +178,7 @@ def prescribable_names(session: Session) -> list[str]:
             .order_by(Drug.generic_name)
         )
     )
+
+
+def drug_by_code(session: Session, code: str) -> Drug | None:
+    return session.scalar(select(Drug).where(Drug.code == code))

@@ -181,11 +181,15 @@ def build_document(app: Flask) -> dict[str, Any]:
             "schemas": schemas,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
-                "platformSignature": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "X-Platform-Signature",
-                    "description": "hex HMAC-SHA256 of `{X-Platform-Timestamp}.{body}`",
+                **{
+                    f"{partner}Signature": {
+                        "type": "apiKey",
+                        "in": "header",
+                        "name": f"X-{partner.capitalize()}-Signature",
+                        "description": f"hex HMAC-SHA256 of "
+                        f"`{{X-{partner.capitalize()}-Timestamp}}.{{body}}`",
+                    }
+                    for partner in ("platform", "courier")
                 },
             },
         },
@@ -248,8 +252,9 @@ def _operation_document(
             "required": True,
             "content": {"multipart/form-data": {"schema": _multipart_schema(spec, schemas)}},
         }
-    if getattr(view, "platform_signed", False):
-        document["security"] = [{"platformSignature": []}]
+    partner = getattr(view, "signed_by", None)
+    if partner:
+        document["security"] = [{f"{partner}Signature": []}]
         responses["401"] = {"description": "签名无效或已过期 (bad_signature)", "content": problem}
     else:
         document["security"] = [] if spec.public else [{"bearer": []}]

@@ -221,6 +221,8 @@ def verify_face(
     )
     if row.matched:
         account.face_verified_at = now
+        if isinstance(outcome, face.FaceMatch) and outcome.reference is not None:
+            account.person.face_encoding = face.serialise(outcome.reference)
         session.flush()
     return FaceAttempt(row, outcome if isinstance(outcome, face.FaceError) else None)
 

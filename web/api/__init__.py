@@ -9,8 +9,10 @@ from web.api import (
     diagnoses,
     drugs,
     identity,
+    kiosk,
     meta,
     patients,
+    pharmacy,
     practitioners,
     prescriptions,
     referrals,
@@ -32,6 +34,8 @@ def register(app: Flask, csrf_exempt: list[object]) -> None:
         drugs,
         prescriptions,
         review,
+        pharmacy,
+        kiosk,
     )
     for module in modules:
         app.register_blueprint(module.bp, url_prefix=PREFIX)

@@ -1,0 +1,265 @@
+"""Choosing how to get the drugs: the open pharmacies that hold every item, nearest first;
+pick-up (stock reserved until the prescription expires) or delivery (a courier order once the
+pharmacy has dispensed). Reservations are released when the prescription expires."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit, clock
+from core.audit import Actor
+from core.errors import NotFound
+from identity.models import Account
+from identity.services import actor_of
+from pharmacy import rules, stock
+from pharmacy.models import (
+    Fulfilment,
+    FulfilmentMethod,
+    FulfilmentState,
+    Pharmacy,
+    Reservation,
+    StockLot,
+)
+from prescriptions import prescribing
+from prescriptions.catalogue import ControlClass
+from prescriptions.models import Prescription, PrescriptionState
+
+
+def needed_units(prescription: Prescription) -> dict[int, int]:
+    """Units of each drug the prescription needs (two lines of one drug add up)."""
+    needed: dict[int, int] = defaultdict(int)
+    for item in prescription.items:
+        needed[item.drug_id] += rules.units_needed(
+            item.dose_mg, item.drug.strength, item.times_per_day, item.days
+        )
+    return dict(needed)
+
+
+def end_of_validity(prescription: Prescription) -> dt.datetime:
+    """The first instant after the prescription's last valid day (China time)."""
+    last = dt.datetime.combine(prescription.valid_until, dt.time.min, tzinfo=clock.CHINA)
+    return (last + dt.timedelta(days=1)).astimezone(dt.UTC)
+
+
+def ensure_dispensable(prescription: Prescription, now: dt.datetime) -> None:
+    """Approved, in date, not yet dispensed: or the stable reason why not."""
+    if prescription.redeemed_at is not None:
+        raise rules.AlreadyDispensed()
+    if prescription.state is PrescriptionState.expired or (
+        prescription.valid_until < prescribing.china_day(now)
+    ):
+        raise rules.PrescriptionExpired(f"有效期至 {prescription.valid_until.isoformat()}")
+    if prescription.state is not PrescriptionState.approved:
+        raise rules.NotApproved(f"处方{prescription.state.label}")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    pharmacy: Pharmacy
+    distance_km: float
+
+
+def pharmacies_for(
+    session: Session, prescription: Prescription, lat: float, lng: float, now: dt.datetime
+) -> list[Candidate]:
+    """Open pharmacies that can supply every item now, nearest first."""
+    ensure_dispensable(prescription, now)
+    needed = needed_units(prescription)
+    usable_until = prescription.valid_until
+    found = []
+    for pharmacy in session.scalars(select(Pharmacy).where(Pharmacy.active.is_(True))):
+        if not rules.is_open(pharmacy.opening_hours, now):
+            continue
+        lots = [
+            lot
+            for lot in pharmacy_lots(session, pharmacy.id, needed)
+            if lot.expiry_date >= usable_until
+        ]
+        held = stock.held_for_others(session, pharmacy.id, needed, None)
+        if stock.shortfalls(lots, needed, held, usable_until):
+            continue
+        distance = rules.distance_km(lat, lng, pharmacy.latitude, pharmacy.longitude)
+        found.append(Candidate(pharmacy, distance))
+    return sorted(found, key=lambda c: (c.distance_km, c.pharmacy.id))
+
+
+def pharmacy_lots(session: Session, pharmacy_id: int, needed: dict[int, int]) -> list[StockLot]:
+    return list(
+        session.scalars(
+            select(StockLot).where(
+                StockLot.pharmacy_id == pharmacy_id, StockLot.drug_id.in_(list(needed))
+            )
+        )
+    )
+
+
+def _own_prescription(session: Session, account: Account, prescription_id: int) -> Prescription:
+    prescription = session.get(Prescription, prescription_id, with_for_update=True)
+    if prescription is None or prescription.consultation.account_id != account.id:
+        raise NotFound("没有这张处方")
+    return prescription
+
+
+def _reserve(
+    session: Session, fulfilment: Fulfilment, prescription: Prescription, pharmacy_id: int
+) -> None:
+    needed = needed_units(prescription)
+    lots = stock.locked_lots(session, pharmacy_id, needed)
+    held = stock.held_for_others(session, pharmacy_id, needed, fulfilment.id)
+    missing = stock.shortfalls(lots, needed, held, prescription.valid_until)
+    if missing:
+        raise rules.OutOfStock(f"缺少 {len(missing)} 种药品", missing=sorted(missing))
+    for drug_id, units in needed.items():
+        session.add(
+            Reservation(
+                fulfilment_id=fulfilment.id, pharmacy_id=pharmacy_id, drug_id=drug_id, units=units
+            )
+        )
+    session.flush()
+
+
+def choose_pickup(
+    session: Session, account: Account, prescription_id: int, pharmacy_id: int, now: dt.datetime
+) -> Fulfilment:
+    prescription = _own_prescription(session, account, prescription_id)
+    ensure_dispensable(prescription, now)
+    pharmacy = session.get(Pharmacy, pharmacy_id)
+    if pharmacy is None or not pharmacy.active:
+        raise NotFound("没有这家药房")
+    if session.scalar(select(Fulfilment).where(Fulfilment.prescription_id == prescription.id)):
+        raise rules.AlreadyArranged()
+    fulfilment = Fulfilment(
+        prescription_id=prescription.id,
+        method=FulfilmentMethod.pickup,
+        state=FulfilmentState.reserved,
+        pharmacy_id=pharmacy.id,
+        reserved_until=end_of_validity(prescription),
+        updated_at=now,
+    )
+    session.add(fulfilment)
+    session.flush()
+    _reserve(session, fulfilment, prescription, pharmacy.id)
+    audit.record(
+        session,
+        actor_of(account),
+        "fulfilment.pickup",
+        "prescription",
+        prescription.id,
+        {"pharmacy_id": pharmacy.id, "until": fulfilment.reserved_until},
+    )
+    return fulfilment
+
+
+@dataclass(frozen=True)
+class Address:
+    recipient: str
+    phone: str
+    region: str
+    detail: str
+
+    def sealed_text(self) -> str:
+        return json.dumps(self.__dict__, ensure_ascii=False)
+
+
+def choose_delivery(
+    session: Session,
+    account: Account,
+    prescription_id: int,
+    address: Address,
+    pharmacy_id: int | None,
+    now: dt.datetime,
+) -> Fulfilment:
+    """Delivery from a pharmacy that holds every item (the one named, or the first that can);
+    its pharmacist dispenses, then the courier order goes out through the outbox."""
+    prescription = _own_prescription(session, account, prescription_id)
+    ensure_dispensable(prescription, now)
+    banned = [
+        i.drug.generic_name
+        for i in prescription.items
+        if i.drug.control_class is ControlClass.online_banned
+    ]
+    if banned:
+        raise rules.DeliveryNotAllowed("、".join(banned) + " 须到店取药")
+    if session.scalar(select(Fulfilment).where(Fulfilment.prescription_id == prescription.id)):
+        raise rules.AlreadyArranged()
+    candidates = [
+        p
+        for p in session.scalars(
+            select(Pharmacy).where(Pharmacy.active.is_(True)).order_by(Pharmacy.id)
+        )
+        if pharmacy_id is None or p.id == pharmacy_id
+    ]
+    if not candidates:
+        raise NotFound("没有这家药房")
+    fulfilment = Fulfilment(
+        prescription_id=prescription.id,
+        method=FulfilmentMethod.delivery,
+        state=FulfilmentState.awaiting_dispense,
+        pharmacy_id=candidates[0].id,
+        address=address.sealed_text(),
+        reserved_until=end_of_validity(prescription),
+        updated_at=now,
+    )
+    session.add(fulfilment)
+    session.flush()
+    last_error: rules.OutOfStock | None = None
+    for pharmacy in candidates:
+        fulfilment.pharmacy_id = pharmacy.id
+        try:
+            with session.begin_nested():
+                _reserve(session, fulfilment, prescription, pharmacy.id)
+        except rules.OutOfStock as exc:
+            last_error = exc
+            continue
+        audit.record(
+            session,
+            actor_of(account),
+            "fulfilment.delivery",
+            "prescription",
+            prescription.id,
+            {"pharmacy_id": pharmacy.id},
+        )
+        return fulfilment
+    raise last_error or rules.OutOfStock()
+
+
+def for_prescription(session: Session, prescription_id: int) -> Fulfilment | None:
+    return session.scalar(select(Fulfilment).where(Fulfilment.prescription_id == prescription_id))
+
+
+def release(session: Session, fulfilment: Fulfilment, why: str, now: dt.datetime) -> None:
+    for reservation in fulfilment.reservations:
+        reservation.active = False
+    fulfilment.state = FulfilmentState.released
+    fulfilment.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        Actor.system(),
+        "fulfilment.release",
+        "prescription",
+        fulfilment.prescription_id,
+        {"why": why},
+    )
+
+
+def release_expired(session: Session, now: dt.datetime) -> list[int]:
+    """Stock held for prescriptions that ran out of validity (or were never dispensed for any
+    other reason) goes back on the shelf."""
+    due = session.scalars(
+        select(Fulfilment)
+        .where(
+            Fulfilment.state.in_((FulfilmentState.reserved, FulfilmentState.awaiting_dispense)),
+            Fulfilment.reserved_until <= now,
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    for fulfilment in due:
+        release(session, fulfilment, "expired", now)
+    return [f.prescription_id for f in due]

@@ -1,0 +1,236 @@
+"""Kiosks: devices bound to a pharmacy (registered with a one-time secret, revocable), the scan
+of a prescription's code, the collector's identity at the counter and the dispense a
+pharmacist on duty confirms."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.audit import Actor
+from core.crypto import mask_name
+from core.errors import Forbidden, NotFound
+from identity import face
+from identity import rules as identity_rules
+from identity.models import Account, Person, Role
+from identity.services import actor_of, authenticate, create_account, practitioners
+from identity.services.patients import TooManyAttempts
+from pharmacy import rules
+from pharmacy.dispensing import check_content, dispense, find_by_code
+from pharmacy.fulfilment import ensure_dispensable, for_prescription
+from pharmacy.models import Dispensing, Fulfilment, IdentityCheck, Kiosk, Pharmacy
+from prescriptions.models import Prescription
+from prescriptions.rules import GUARDIAN_AGE
+
+IDENTITY_CHECK_SECONDS = 10 * 60  # a passed check is good for this long at that kiosk
+FAILED_CHECKS_PER_DAY = 5  # per prescription, then the counter staff take over
+
+
+@dataclass(frozen=True)
+class Registered:
+    kiosk: Kiosk
+    username: str
+    secret: str  # shown once; only its hash is kept
+
+
+def register(session: Session, actor: Actor, pharmacy_id: int, name: str) -> Registered:
+    pharmacy = session.get(Pharmacy, pharmacy_id)
+    if pharmacy is None:
+        raise NotFound("没有这家药房")
+    count = session.scalar(select(func.count()).where(Kiosk.pharmacy_id == pharmacy.id)) or 0
+    username = f"kiosk-{pharmacy.code}-{count + 1}".lower()
+    secret = secrets.token_urlsafe(24)
+    account = create_account(
+        session, username=username, password=secret, role=Role.kiosk, display_name=name
+    )
+    kiosk = Kiosk(pharmacy_id=pharmacy.id, account_id=account.id, name=name)
+    session.add(kiosk)
+    session.flush()
+    audit.record(session, actor, "kiosk.register", "kiosk", kiosk.id, {"pharmacy": pharmacy.id})
+    return Registered(kiosk, username, secret)
+
+
+def revoke(session: Session, actor: Actor, kiosk_id: int, now: dt.datetime) -> Kiosk:
+    """A lost or replaced device: its account stops working at once, tokens and all."""
+    kiosk = session.get(Kiosk, kiosk_id, with_for_update=True)
+    if kiosk is None:
+        raise NotFound("没有这个终端")
+    kiosk.revoked_at = kiosk.revoked_at or now
+    kiosk.account.is_active = False
+    session.flush()
+    audit.record(session, actor, "kiosk.revoke", "kiosk", kiosk.id)
+    return kiosk
+
+
+def kiosk_for(session: Session, account: Account) -> Kiosk:
+    kiosk = session.scalar(select(Kiosk).where(Kiosk.account_id == account.id))
+    if kiosk is None or kiosk.revoked_at is not None or not kiosk.pharmacy.active:
+        raise Forbidden("该终端未登记或已停用")
+    return kiosk
+
+
+@dataclass(frozen=True)
+class Scanned:
+    prescription: Prescription
+    kiosk: Kiosk
+    fulfilment: Fulfilment | None
+    patient_name: str  # masked
+    patient_age: int
+    guardian_needed: bool
+
+
+def scan(session: Session, account: Account, code: str, now: dt.datetime) -> Scanned:
+    """What the kiosk shows after a scan, or why it cannot dispense it here."""
+    kiosk = kiosk_for(session, account)
+    prescription = find_by_code(session, code)
+    ensure_dispensable(prescription, now)
+    check_content(session, actor_of(account), prescription)
+    fulfilment = for_prescription(session, prescription.id)
+    if fulfilment is not None and fulfilment.pharmacy_id != kiosk.pharmacy_id:
+        raise rules.ReservedElsewhere(f"已预留在{fulfilment.pharmacy.name}，请到该药房取药")
+    person = prescription.person
+    age = identity_rules.age_on(person.birth_date, now.date())
+    audit.record(session, actor_of(account), "kiosk.scan", "prescription", prescription.id)
+    return Scanned(
+        prescription,
+        kiosk,
+        fulfilment,
+        mask_name(person.name),
+        age,
+        age < GUARDIAN_AGE,
+    )
+
+
+def _collector(
+    prescription: Prescription, id_last4: str, patient_id_last4: str | None, now: dt.datetime
+) -> tuple[Person, str]:
+    """Who is at the counter: the patient (6 or older), or the account holder who sought the
+    care for them (guardian of a child, or a proxy), who must also give the patient's digits."""
+    patient = prescription.person
+    holder = prescription.consultation.account.person
+    digits = id_last4.strip().upper()
+    is_child = identity_rules.age_on(patient.birth_date, now.date()) < GUARDIAN_AGE
+    if not is_child and patient.id_number[-4:] == digits:
+        return patient, "patient"
+    if holder is not None and holder.id != patient.id and holder.id_number[-4:] == digits:
+        if (patient_id_last4 or "").strip().upper() != patient.id_number[-4:]:
+            raise rules.IdentityNotConfirmed("代取药须同时核对患者身份证号后 4 位")
+        guardian = prescription.consultation.guardian_person_id == holder.id
+        return holder, "guardian" if guardian else "proxy"
+    raise rules.IdentityNotConfirmed(
+        "6 岁以下儿童须由监护人取药" if is_child else "身份证号后 4 位不符"
+    )
+
+
+def check_identity(
+    session: Session,
+    account: Account,
+    code: str,
+    id_last4: str,
+    patient_id_last4: str | None,
+    selfie: bytes,
+    config: face.FaceConfig,
+    now: dt.datetime,
+) -> IdentityCheck:
+    """The collector's digits and a selfie against their verified face. Every attempt is
+    recorded; the caller commits a failed one before reporting it."""
+    kiosk = kiosk_for(session, account)
+    prescription = find_by_code(session, code)
+    ensure_dispensable(prescription, now)
+    failures = session.scalar(
+        select(func.count())
+        .select_from(IdentityCheck)
+        .where(
+            IdentityCheck.prescription_id == prescription.id,
+            IdentityCheck.matched.is_(False),
+            IdentityCheck.created_at >= now - dt.timedelta(days=1),
+        )
+    )
+    if (failures or 0) >= FAILED_CHECKS_PER_DAY:
+        raise TooManyAttempts(
+            "核验失败次数过多，请到柜台由药师人工核对", limit=FAILED_CHECKS_PER_DAY
+        )
+    person, role = _collector(prescription, id_last4, patient_id_last4, now)
+    if person.face_encoding is None:
+        raise rules.IdentityNotConfirmed("取药人未完成实名人脸核验")
+    distance: float | None = None
+    try:
+        candidate = face.encode_photo(selfie, config, "自拍照")
+        match = face.compare(face.deserialise(person.face_encoding), candidate, config)
+        distance, matched = match.distance, match.matched
+    except face.FaceError:
+        matched = False
+    check = IdentityCheck(
+        kiosk_id=kiosk.id,
+        prescription_id=prescription.id,
+        collector_person_id=person.id,
+        collector_role=role,
+        matched=matched,
+        distance=distance,
+        created_at=now,
+        valid_until=now + dt.timedelta(seconds=IDENTITY_CHECK_SECONDS),
+    )
+    session.add(check)
+    session.flush()
+    audit.record(
+        session,
+        actor_of(account),
+        "kiosk.identity",
+        "prescription",
+        prescription.id,
+        {"matched": matched, "collector": role, "check_id": check.id},
+    )
+    return check
+
+
+def dispense_at_kiosk(
+    session: Session,
+    account: Account,
+    code: str,
+    identity_check_id: int,
+    pharmacist_username: str,
+    pharmacist_password: str,
+    now: dt.datetime,
+    *,
+    max_failures: int,
+    lockout_seconds: int,
+) -> Dispensing:
+    """Exactly once: see pharmacy.dispensing. The pharmacist on duty confirms with their own
+    credentials; the collector's identity check must be fresh, from this kiosk, for this
+    prescription."""
+    kiosk = kiosk_for(session, account)
+    pharmacist_account = authenticate(
+        session,
+        pharmacist_username,
+        pharmacist_password,
+        max_failures=max_failures,
+        lockout_seconds=lockout_seconds,
+    )
+    pharmacist = practitioners.practitioner_for(session, pharmacist_account)
+    prescription = find_by_code(session, code, lock=True)
+    if prescription.redeemed_at is not None:
+        raise rules.AlreadyDispensed()
+    check = session.get(IdentityCheck, identity_check_id)
+    if (
+        check is None
+        or not check.matched
+        or check.kiosk_id != kiosk.id
+        or check.prescription_id != prescription.id
+        or check.valid_until <= now
+    ):
+        raise rules.IdentityNotConfirmed("请先完成取药人身份核验")
+    return dispense(
+        session,
+        actor_of(account),
+        prescription,
+        kiosk.pharmacy_id,
+        pharmacist,
+        now,
+        kiosk_id=kiosk.id,
+        identity_check_id=check.id,
+    )

@@ -1,0 +1,117 @@
+"""Pharmacy rules: how many units an item needs, opening hours, distance, and the refusals
+with their stable codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+from core.errors import DomainError
+
+EARTH_RADIUS_KM = 6371.0
+MG_STRENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*mg\s*$", re.IGNORECASE)
+LOW_STOCK_UNITS = 60  # fewer units than this of a drug at a pharmacy is low
+NEAR_EXPIRY_DAYS = 90  # a lot expiring within this many days is flagged
+
+
+class NotApproved(DomainError):
+    code = "not_approved"
+    status = 422
+    title = "处方尚未经药师审核通过"
+
+
+class PrescriptionExpired(DomainError):
+    code = "prescription_expired"
+    status = 410
+    title = "处方已过期"
+
+
+class AlreadyDispensed(DomainError):
+    code = "already_dispensed"
+    status = 409
+    title = "该处方已发药，不能重复取药"
+
+
+class OutOfStock(DomainError):
+    code = "out_of_stock"
+    status = 409
+    title = "药房库存不足"
+
+
+class AlreadyArranged(DomainError):
+    code = "fulfilment_exists"
+    status = 409
+    title = "该处方已选择取药方式"
+
+
+class ReservedElsewhere(DomainError):
+    code = "reserved_elsewhere"
+    status = 409
+    title = "该处方已预留在其他药房"
+
+
+class InvalidCode(DomainError):
+    code = "invalid_code"
+    status = 404
+    title = "取药码无效"
+
+
+class IdentityNotConfirmed(DomainError):
+    code = "identity_not_confirmed"
+    status = 403
+    title = "取药人身份未核验"
+
+
+class PharmacistNotOnDuty(DomainError):
+    code = "pharmacist_not_on_duty"
+    status = 403
+    title = "须由本药房在岗药师确认"
+
+
+class DeliveryNotAllowed(DomainError):
+    code = "delivery_not_allowed"
+    status = 409
+    title = "该处方含禁止网络销售的药品，请到店取药"
+
+
+class SignatureInvalid(DomainError):
+    code = "signature_invalid"
+    status = 409
+    title = "处方签名校验失败，不得调配"
+
+
+class InvalidStock(DomainError):
+    code = "invalid_stock"
+    status = 422
+    title = "库存数据无效"
+
+
+def units_needed(dose_mg: float, strength: str, times_per_day: int, days: int) -> int:
+    """Units (tablets, capsules) for the whole course: whole units per dose. A strength not in
+    mg (an inhaler's μg per puff, a pack of herbs) is dispensed as one unit (one device)."""
+    match = MG_STRENGTH.match(strength or "")
+    if match is None or float(match.group(1)) <= 0:
+        return 1
+    per_dose = math.ceil(dose_mg / float(match.group(1)) - 1e-9)
+    return max(1, per_dose) * times_per_day * days
+
+
+def is_open(hours: dict[str, list[list[str]]], at: dt.datetime) -> bool:
+    """Whether a pharmacy is open at `at` (China time; a span may run past midnight)."""
+    local = at.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    now = local.strftime("%H:%M")
+    for start, end in hours.get(str(local.isoweekday()), []):
+        if start <= end and start <= now < end:
+            return True
+        if start > end and (now >= start or now < end):
+            return True
+    return False
+
+
+def distance_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
