@@ -1,0 +1,210 @@
+"""At the kiosk: scan, the collector's identity, a pharmacist on duty confirms, and the drugs
+leave exactly once, first expiry first, never from an expired lot."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.audit import Actor
+from pharmacy import kiosk, stock
+from pharmacy.models import Dispensing, StockLot, StockMovement
+from prescriptions.models import Prescription
+from prescriptions.services import load_catalogue
+from tests import faces, factories
+from tests.pharmacy.helpers import (
+    Terminal,
+    approved_with_face,
+    code_of,
+    kiosk_at,
+    pharmacist_at,
+    pharmacy,
+    stock_up,
+)
+
+AMLODIPINE = "苯磺酸氨氯地平片"
+
+
+@pytest.fixture
+def counter(client: FlaskClient, session: Session) -> dict[str, Any]:
+    """A pharmacy with amlodipine in three lots (one expired), a pharmacist on duty, a kiosk,
+    and an approved prescription for 28 tablets."""
+    load_catalogue(session, Actor.system())
+    where = pharmacy(session)
+    lots = {
+        "expired": stock_up(session, where, AMLODIPINE, 100, days_left=-1),
+        "soon": stock_up(session, where, AMLODIPINE, 20, days_left=30),
+        "later": stock_up(session, where, AMLODIPINE, 100, days_left=400),
+    }
+    written = approved_with_face(client, session)
+    return {
+        "pharmacy": where,
+        "lots": lots,
+        "pharmacist": pharmacist_at(session, where),
+        "terminal": kiosk_at(session, where),
+        "written": written,
+        "code": code_of(session, written.id),
+    }
+
+
+def _identity(
+    client: FlaskClient, terminal: Terminal, code: str, selfie: bytes | None = None, **form: Any
+) -> Any:
+    data = {"token": code, "id_last4": "1235", **form}
+    data["selfie"] = (io.BytesIO(selfie or faces.encode(faces.selfie_640x480())), "selfie.jpg")
+    return client.post(
+        "/api/v1/kiosk/identity",
+        data=data,
+        headers=terminal.headers,
+        content_type="multipart/form-data",
+    )
+
+
+def _dispense(client: FlaskClient, terminal: Terminal, code: str, check_id: int, who: Any) -> Any:
+    return client.post(
+        "/api/v1/kiosk/dispense",
+        headers=terminal.headers,
+        json={
+            "token": code,
+            "identity_check_id": check_id,
+            "pharmacist_username": who.account.username,
+            "pharmacist_password": factories.PASSWORD,
+        },
+    )
+
+
+def test_scan_check_and_dispense_first_expiry_first(
+    client: FlaskClient, session: Session, counter: dict[str, Any]
+) -> None:
+    terminal, code = counter["terminal"], counter["code"]
+    scanned = client.post("/api/v1/kiosk/scan", headers=terminal.headers, json={"token": code})
+    assert scanned.status_code == 200, scanned.json
+    assert scanned.json["patient_name"] == "张*"
+    assert scanned.json["items"][0]["units"] == 28
+    # Typed as people type it: lower case, spaces instead of dashes.
+    typed = code.lower().replace("-", " ")
+    assert (
+        client.post(
+            "/api/v1/kiosk/scan", headers=terminal.headers, json={"token": typed}
+        ).status_code
+        == 200
+    )
+
+    check = _identity(client, terminal, code)
+    assert check.status_code == 200, check.json
+    assert check.json["collector_role"] == "patient"
+    done = _dispense(client, terminal, code, check.json["identity_check_id"], counter["pharmacist"])
+    assert done.status_code == 201, done.json
+    lots = counter["lots"]
+    taken = {(lot["lot_id"], lot["units"]) for lot in done.json["lots"]}
+    assert taken == {(lots["soon"].id, 20), (lots["later"].id, 8)}  # never the expired lot
+    session.expire_all()
+    assert session.get(StockLot, lots["expired"].id).quantity == 100  # type: ignore[union-attr]
+    assert session.get(StockLot, lots["soon"].id).quantity == 0  # type: ignore[union-attr]
+    assert session.get(StockLot, lots["later"].id).quantity == 92  # type: ignore[union-attr]
+    record = session.scalar(select(Dispensing))
+    assert record is not None
+    assert record.kiosk_id == terminal.kiosk.id
+    assert record.pharmacist_id == counter["pharmacist"].id
+    inbox = client.get("/api/v1/me/notifications", headers=counter["written"].patient_headers)
+    assert inbox.json["notifications"][0]["kind"] == "prescription.dispensed"
+
+    again = _dispense(
+        client, terminal, code, check.json["identity_check_id"], counter["pharmacist"]
+    )
+    assert again.status_code == 409
+    assert again.json["code"] == "already_dispensed"
+    rescan = client.post("/api/v1/kiosk/scan", headers=terminal.headers, json={"token": code})
+    assert rescan.json["code"] == "already_dispensed"
+
+
+def test_no_dispensing_without_identity_or_a_pharmacist_on_duty(
+    client: FlaskClient, session: Session, counter: dict[str, Any]
+) -> None:
+    terminal, code = counter["terminal"], counter["code"]
+    wrong_digits = _identity(client, terminal, code, id_last4="9999")
+    assert wrong_digits.json["code"] == "identity_not_confirmed"
+    someone_else = _identity(client, terminal, code, selfie=faces.other_person())
+    assert someone_else.json["code"] == "face_mismatch"
+    assert _dispense(client, terminal, code, 0, counter["pharmacist"]).json["code"] == (
+        "identity_not_confirmed"
+    )
+    check_id = _identity(client, terminal, code).json["identity_check_id"]
+    off_duty = pharmacist_at(session, counter["pharmacy"], on_duty=False)
+    assert _dispense(client, terminal, code, check_id, off_duty).json["code"] == (
+        "pharmacist_not_on_duty"
+    )
+    elsewhere = pharmacist_at(session, pharmacy(session, code="PH-2"))
+    assert _dispense(client, terminal, code, check_id, elsewhere).json["code"] == (
+        "pharmacist_not_on_duty"
+    )
+    wrong_password = client.post(
+        "/api/v1/kiosk/dispense",
+        headers=terminal.headers,
+        json={
+            "token": code,
+            "identity_check_id": check_id,
+            "pharmacist_username": counter["pharmacist"].account.username,
+            "pharmacist_password": "guess",
+        },
+    )
+    assert wrong_password.status_code == 403
+    assert wrong_password.json["code"] == "pharmacist_authentication_failed"
+    # Another kiosk cannot use this kiosk's identity check.
+    other = kiosk_at(session, counter["pharmacy"], "2 号终端")
+    assert _dispense(client, other, code, check_id, counter["pharmacist"]).json["code"] == (
+        "identity_not_confirmed"
+    )
+    assert session.scalar(select(func.count()).select_from(Dispensing)) == 0
+    assert (
+        session.scalar(
+            select(func.count()).select_from(StockMovement).where(StockMovement.kind == "dispensed")
+        )
+        == 0
+    )
+
+
+def test_a_shortage_is_refused_before_anything_changes(
+    client: FlaskClient, session: Session, counter: dict[str, Any]
+) -> None:
+    terminal, code = counter["terminal"], counter["code"]
+    lots = counter["lots"]
+    # Leave 27 good tablets (20 + 7): one short of 28.
+    stock.adjust(session, Actor.system(), lots["later"].id, -93, "盘点损耗")
+    check_id = _identity(client, terminal, code).json["identity_check_id"]
+    refused = _dispense(client, terminal, code, check_id, counter["pharmacist"])
+    assert refused.status_code == 409
+    assert refused.json["code"] == "out_of_stock"
+    session.expire_all()
+    assert session.get(StockLot, lots["soon"].id).quantity == 20  # type: ignore[union-attr]
+    assert session.get(StockLot, lots["later"].id).quantity == 7  # type: ignore[union-attr]
+    row = session.get(Prescription, counter["written"].id)
+    assert row is not None
+    assert row.redeemed_at is None
+
+
+def test_a_revoked_kiosk_is_refused_at_once(
+    client: FlaskClient, session: Session, counter: dict[str, Any]
+) -> None:
+    terminal, code = counter["terminal"], counter["code"]
+    kiosk.revoke(session, Actor.system(), terminal.kiosk.id, clock.now())
+    response = client.post("/api/v1/kiosk/scan", headers=terminal.headers, json={"token": code})
+    assert response.status_code == 401
+
+
+def test_codes_that_are_not_a_prescription_are_refused(
+    client: FlaskClient, session: Session, counter: dict[str, Any]
+) -> None:
+    terminal = counter["terminal"]
+    for token in ("not-a-code", "ABCD-EFGH-JKMN-PQRS", "' OR 1=1 --"):
+        response = client.post(
+            "/api/v1/kiosk/scan", headers=terminal.headers, json={"token": token}
+        )
+        assert response.status_code == 404
+        assert response.json["code"] == "invalid_code"
