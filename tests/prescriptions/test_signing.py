@@ -89,3 +89,26 @@ def test_signature_survives_key_rotation(
     practitioners.rotate_key(session, written["doctor"], Actor.system(), clock.now())
     session.flush()
     assert _verify(client, session, written)
+
+
+def test_a_signature_made_in_process_still_verifies_once_stored(
+    client: FlaskClient, session: Session
+) -> None:
+    """Whole-number doses given by code (not JSON) are signed as the database gives them back:
+    the demo seed and any service caller sign what a pharmacy will later verify."""
+    from followup.models import Consultation
+    from prescriptions import prescribing
+    from prescriptions.rules import ItemDraft
+
+    load_catalogue(session, Actor.system())
+    _, patient, diagnosis_id = patient_with_diagnosis(session)
+    visit_id = start_visit(client, patient, diagnosis_id).json["id"]
+    doctor = factories.practitioner()
+    client.post(f"/api/v1/consultations/{visit_id}/accept", headers=doctor_headers(session, doctor))
+    assert session.get(Consultation, visit_id) is not None
+    draft = prescribing.Draft(items=[ItemDraft("氨氯地平", 5, 1, 28)], routes=[""])
+    written = prescribing.prescribe(session, doctor.account, visit_id, draft, clock.now())
+    prescribing.sign(session, doctor.account, written.id, clock.now())
+    session.commit()
+    session.expire_all()
+    assert prescribing.doctor_signature_valid(session, prescribing.get(session, written.id))
