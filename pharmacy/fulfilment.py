@@ -151,7 +151,7 @@ def choose_pickup(
         "fulfilment.pickup",
         "prescription",
         prescription.id,
-        {"pharmacy_id": pharmacy.id, "until": fulfilment.reserved_until},
+        {"pharmacy_id": pharmacy.id, "until": fulfilment.reserved_until.isoformat()},
     )
     return fulfilment
 
