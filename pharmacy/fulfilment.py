@@ -134,12 +134,13 @@ def choose_pickup(
         raise NotFound("没有这家药房")
     if session.scalar(select(Fulfilment).where(Fulfilment.prescription_id == prescription.id)):
         raise rules.AlreadyArranged()
+    until = end_of_validity(prescription)
     fulfilment = Fulfilment(
         prescription_id=prescription.id,
         method=FulfilmentMethod.pickup,
         state=FulfilmentState.reserved,
         pharmacy_id=pharmacy.id,
-        reserved_until=end_of_validity(prescription),
+        reserved_until=until,
         updated_at=now,
     )
     session.add(fulfilment)
@@ -151,7 +152,7 @@ def choose_pickup(
         "fulfilment.pickup",
         "prescription",
         prescription.id,
-        {"pharmacy_id": pharmacy.id, "until": fulfilment.reserved_until.isoformat()},
+        {"pharmacy_id": pharmacy.id, "until": until.isoformat()},
     )
     return fulfilment
 

@@ -48,11 +48,18 @@ def register(session: Session, actor: Actor, pharmacy_id: int, name: str) -> Reg
     account = create_account(
         session, username=username, password=secret, role=Role.kiosk, display_name=name
     )
-    kiosk = Kiosk(pharmacy_id=pharmacy.id, account_id=account.id, name=name)
+    return Registered(bind(session, actor, pharmacy.id, account, name), username, secret)
+
+
+def bind(session: Session, actor: Actor, pharmacy_id: int, account: Account, name: str) -> Kiosk:
+    """Bind a kiosk account (a device's credentials) to a pharmacy."""
+    if account.role is not Role.kiosk:
+        raise Forbidden("只有终端账号可以绑定为药房终端")
+    kiosk = Kiosk(pharmacy_id=pharmacy_id, account_id=account.id, name=name)
     session.add(kiosk)
     session.flush()
-    audit.record(session, actor, "kiosk.register", "kiosk", kiosk.id, {"pharmacy": pharmacy.id})
-    return Registered(kiosk, username, secret)
+    audit.record(session, actor, "kiosk.register", "kiosk", kiosk.id, {"pharmacy": pharmacy_id})
+    return kiosk
 
 
 def revoke(session: Session, actor: Actor, kiosk_id: int, now: dt.datetime) -> Kiosk:

@@ -10,6 +10,7 @@ from identity.models import Role
 from identity.rules import PractitionerKind, Title
 from tests import factories
 from tests.helpers import bearer, csrf_token, sign_in
+from tests.pharmacy.helpers import kiosk_at, pharmacy
 from web.consoles.views import CONSOLES
 
 CONSOLE_PATHS = {console.role: f"/{console.path}" for console in CONSOLES}
@@ -26,6 +27,10 @@ def test_each_role_is_refused_from_other_consoles(
         account = factories.practitioner(
             kind=PractitionerKind.pharmacist, department="药剂科", title=Title.pharmacist
         ).account
+    elif role is Role.kiosk:
+        account = kiosk_at(session, pharmacy(session)).kiosk.account
+        account.password_hash = factories.PASSWORD_HASH
+        session.flush()
     else:
         account = factories.account(role)
     response = sign_in(client, account.username)

@@ -1,0 +1,92 @@
+"""The kiosk screen from scan to dispense, in a real browser (and refusals in Chinese)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.audit import Actor
+from pharmacy import kiosk
+from pharmacy.models import Dispensing
+from prescriptions.services import load_catalogue
+from tests import faces, factories
+from tests.browser import screenshot
+from tests.helpers import csrf_token, sign_in
+from tests.pharmacy.helpers import (
+    approved_with_face,
+    code_of,
+    kiosk_at,
+    pharmacist_at,
+    pharmacy,
+    stock_up,
+)
+
+
+def _counter(client: FlaskClient, session: Session) -> dict[str, Any]:
+    load_catalogue(session, Actor.system())
+    where = pharmacy(session)
+    stock_up(session, where, "苯磺酸氨氯地平片", 100)
+    written = approved_with_face(client, session)
+    terminal = kiosk_at(session, where)
+    terminal.kiosk.account.password_hash = factories.PASSWORD_HASH  # its device secret
+    session.flush()
+    return {
+        "code": code_of(session, written.id),
+        "terminal": terminal,
+        "pharmacist": pharmacist_at(session, where),
+        "written": written,
+    }
+
+
+def test_the_kiosk_screen_refuses_in_chinese(client: FlaskClient, session: Session) -> None:
+    counter = _counter(client, session)
+    sign_in(client, counter["terminal"].kiosk.account.username)
+    token = csrf_token(client, "/kiosk/")
+    page = client.post(
+        "/kiosk/", data={"csrf_token": token, "token": "1234"}, follow_redirects=True
+    )
+    assert "取药码无效" in page.get_data(as_text=True)
+    # A revoked kiosk's screen stops working at once.
+    kiosk.revoke(session, Actor.system(), counter["terminal"].kiosk.id, clock.now())
+    session.flush()
+    assert client.get("/kiosk/").status_code in (302, 403)
+
+
+def test_a_patient_collects_at_the_kiosk_screen(
+    client: FlaskClient, session: Session, page: Any, tmp_path: Any
+) -> None:
+    counter = _counter(client, session)
+    session.commit()
+    selfie = tmp_path / "selfie.jpg"
+    selfie.write_bytes(faces.encode(faces.selfie_640x480()))
+    base = page.base_url
+    page.set_viewport_size({"width": 1080, "height": 1920})  # a portrait kiosk screen
+    page.goto(f"{base}/sign-in")
+    page.fill("#username", counter["terminal"].kiosk.account.username)
+    page.fill("#password", factories.PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/kiosk/")
+    page.fill("#token", counter["code"].lower())  # typed, as a person might
+    page.click("#scan")
+    page.wait_for_url(f"{base}/kiosk/serve")
+    assert "苯磺酸氨氯地平片 5mg × 28" in page.text_content("#items")
+    assert "张*" in page.text_content("main")
+    screenshot(page, "kiosk-items")
+    page.fill("#id_last4", "1235")
+    page.set_input_files("#selfie", str(selfie))
+    page.click("#verify")
+    page.wait_for_selector("text=身份核验通过，请药师确认发药")
+    page.fill("#username", counter["pharmacist"].account.username)
+    page.fill("#password", factories.PASSWORD)
+    page.click("#dispense")
+    page.wait_for_selector("#done")
+    assert "× 28" in page.text_content("#lots")
+    screenshot(page, "kiosk-dispensed")
+    session.expire_all()
+    record = session.scalar(select(Dispensing))
+    assert record is not None
+    assert record.prescription_id == counter["written"].id
