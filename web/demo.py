@@ -24,6 +24,7 @@ from identity.rules import PractitionerKind, Title
 from identity.services import patients, practitioners
 from prescriptions import prescribing
 from prescriptions import rules as rx_rules
+from prescriptions.models import Drug
 from prescriptions.services import load_catalogue
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - published demo credential, refused outside demo mode
@@ -59,6 +60,15 @@ PRACTITIONERS = (
         Title.supervising_pharmacist,
         "药剂科",
         dt.date(2012, 9, 1),
+    ),
+    (
+        "storepharmacist",
+        "孙药师",
+        PractitionerKind.pharmacist,
+        "DEMO0000004",
+        Title.pharmacist,
+        "门店药房",
+        dt.date(2014, 3, 1),
     ),
     (
         "familydoctor",
@@ -148,6 +158,7 @@ def seed(session: Session) -> list[str]:
         created.append("patient 张三 (real name and face verified) with child 张小宝 (under 6)")
         created.extend(_seed_visits(session, patient))
         created.extend(_seed_prescription(session, patient))
+    created.extend(_seed_pharmacy(session))
     return created
 
 
@@ -256,3 +267,55 @@ def _seed_prescription(session: Session, patient: Account) -> list[str]:
         "allergy: 张三 is allergic to 青霉素",
         f"prescription #{prescription.id} (氨氯地平, 缬沙坦) signed by 王医生, waiting for review",
     ]
+
+
+DEMO_PHARMACY_CODE = "DEMO-PH-1"
+DEMO_STOCK = (
+    # generic name, batch, days to expiry, units
+    ("苯磺酸氨氯地平片", "AM2401", 60, 50),  # near expiry: dispensed first, flagged
+    ("苯磺酸氨氯地平片", "AM2502", 500, 300),
+    ("缬沙坦胶囊", "VA2503", 420, 200),
+    ("二甲双胍片", "MF2504", 380, 600),
+    ("阿托伐他汀钙片", "AT2505", 400, 40),  # low stock
+    ("华法林钠片", "WF2506", 300, 100),
+)
+
+
+def _seed_pharmacy(session: Session) -> list[str]:
+    """A chain pharmacy near the hospital, open every day, with stock (one lot near expiry,
+    one drug low), 孙药师 on duty, and the demo `kiosk` account bound to it as its terminal."""
+    from pharmacy import kiosk, services, stock
+    from pharmacy.models import Pharmacy
+
+    if session.scalar(select(Pharmacy.id).where(Pharmacy.code == DEMO_PHARMACY_CODE)):
+        return []
+    actor = Actor.system()
+    every_day = {str(day): [["08:00", "22:00"]] for day in range(1, 8)}
+    pharmacy = services.create_pharmacy(
+        session,
+        actor,
+        services.NewPharmacy(
+            code=DEMO_PHARMACY_CODE,
+            name="仁心大药房（王府井店）",
+            chain="仁心大药房",
+            address="北京市东城区王府井大街 100 号",
+            latitude=39.9146,
+            longitude=116.4109,
+            opening_hours=every_day,
+            licence_number="京DA0100001",
+        ),
+    )
+    today = clock.today()
+    for name, batch, days, units in DEMO_STOCK:
+        drug = session.scalar(select(Drug).where(Drug.generic_name == name))
+        if drug is not None:
+            expiry = today + dt.timedelta(days=days)
+            stock.receive(session, actor, pharmacy.id, drug.id, batch, expiry, units, today)
+    store_pharmacist = identity.account_by_username(session, "storepharmacist")
+    if store_pharmacist is not None:
+        practitioner = practitioners.practitioner_for(session, store_pharmacist)
+        services.add_pharmacist(session, actor, pharmacy.id, practitioner.id, True)
+    terminal = identity.account_by_username(session, "kiosk")
+    if terminal is not None:
+        kiosk.bind(session, actor, pharmacy.id, terminal, "王府井店 1 号终端")
+    return [f"pharmacy {pharmacy.name} with stock, 孙药师 on duty and the kiosk"]

@@ -67,6 +67,23 @@ def test_seed_demo_then_demo_tokens_for_every_role(make_app: Any, session: Sessi
     review_queue = pharmacist_client.get("/pharmacist/").get_data(as_text=True)
     assert "待审核（1）" in review_queue
     assert "审核签名前请先完成" in review_queue
+    # The demo kiosk is a terminal of the demo pharmacy, whose stock raises two alerts.
+    kiosk_client = demo.test_client()
+    assert sign_in(kiosk_client, "kiosk", "demo").headers["Location"] == "/kiosk/"
+    assert "仁心大药房（王府井店）" in kiosk_client.get("/kiosk/").get_data(as_text=True)
+    admin = client.post("/api/v1/auth/demo", json={"username": "admin"}).json["access_token"]
+    from pharmacy.models import Pharmacy
+
+    demo_pharmacy = session.scalar(select(Pharmacy))
+    assert demo_pharmacy is not None
+    alerts = client.get(
+        f"/api/v1/pharmacies/{demo_pharmacy.id}/alerts",
+        headers={"Authorization": f"Bearer {admin}"},
+    ).json["alerts"]
+    assert {(a["kind"], a["generic_name"]) for a in alerts} == {
+        ("near_expiry", "苯磺酸氨氯地平片"),
+        ("low_stock", "阿托伐他汀钙片"),
+    }
     assert verify_chain(session).ok
     assert {a.role for a in session.scalars(select(Account))} >= set(Role)
     # The demo patient can seek care (real name and face done) for self and a child under 6;
