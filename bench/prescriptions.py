@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 
 import requests
 
@@ -100,6 +101,49 @@ def main() -> None:
             run(base, args, patients, doctors, pharmacists, diagnosis_ids)
 
 
+def approve_one(
+    timed: Callable[..., dict],
+    http: requests.Session,
+    patient: str,
+    doctor: str,
+    pharmacist: str,
+    diagnosis_id: int,
+) -> int | None:
+    """One whole prescription through the API: visit, accept, prescribe, sign, claim (the
+    oldest waiting, which may be another client's) and approve. The approved id, if any."""
+    visit = timed(
+        http,
+        "start",
+        "POST",
+        "/api/v1/consultations",
+        patient,
+        {
+            "diagnosis_id": diagnosis_id,
+            "complaint": "续开降压药",
+            "symptoms": ["none"],
+            "vitals": {"systolic": 132, "diastolic": 84},
+            "consent": True,
+        },
+    )
+    vid = visit["id"]
+    timed(http, "accept", "POST", f"/api/v1/consultations/{vid}/accept", doctor)
+    written = timed(
+        http,
+        "prescribe",
+        "POST",
+        f"/api/v1/consultations/{vid}/prescriptions",
+        doctor,
+        {"items": ITEMS},
+    )
+    timed(http, "sign", "POST", f"/api/v1/prescriptions/{written['id']}/sign", doctor)
+    claimed = timed(http, "claim", "POST", "/api/v1/pharmacist/claim", pharmacist)
+    if not claimed.get("prescription"):
+        return None
+    pid = int(claimed["prescription"]["id"])
+    done = timed(http, "approve", "POST", f"/api/v1/prescriptions/{pid}/approve", pharmacist)
+    return pid if done.get("state") == "approved" else None
+
+
 def run(
     base: str,
     args: argparse.Namespace,
@@ -116,40 +160,12 @@ def run(
     def client(i: int) -> None:
         http = requests.Session()
         for _ in range(per_client):
-            visit = timed(
-                http,
-                "start",
-                "POST",
-                "/api/v1/consultations",
-                patients[i],
-                {
-                    "diagnosis_id": diagnosis_ids[i],
-                    "complaint": "续开降压药",
-                    "symptoms": ["none"],
-                    "vitals": {"systolic": 132, "diastolic": 84},
-                    "consent": True,
-                },
+            pid = approve_one(
+                timed, http, patients[i], doctors[i], pharmacists[i], diagnosis_ids[i]
             )
-            vid = visit["id"]
-            timed(http, "accept", "POST", f"/api/v1/consultations/{vid}/accept", doctors[i])
-            written = timed(
-                http,
-                "prescribe",
-                "POST",
-                f"/api/v1/consultations/{vid}/prescriptions",
-                doctors[i],
-                {"items": ITEMS},
-            )
-            timed(http, "sign", "POST", f"/api/v1/prescriptions/{written['id']}/sign", doctors[i])
-            claimed = timed(http, "claim", "POST", "/api/v1/pharmacist/claim", pharmacists[i])
-            if claimed.get("prescription"):
-                pid = claimed["prescription"]["id"]
-                done = timed(
-                    http, "approve", "POST", f"/api/v1/prescriptions/{pid}/approve", pharmacists[i]
-                )
-                if done.get("state") == "approved":
-                    with timings.lock:
-                        approved.append(pid)
+            if pid is not None:
+                with timings.lock:
+                    approved.append(pid)
 
     elapsed = harness.run_clients(args.clients, client)
     print(
