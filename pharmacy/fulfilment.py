@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, clock
 from core.audit import Actor
-from core.errors import NotFound
+from core.errors import InvalidState, NotFound
 from identity.models import Account
 from identity.services import actor_of
 from pharmacy import rules, stock
@@ -132,17 +132,14 @@ def choose_pickup(
     pharmacy = session.get(Pharmacy, pharmacy_id)
     if pharmacy is None or not pharmacy.active:
         raise NotFound("没有这家药房")
-    if session.scalar(select(Fulfilment).where(Fulfilment.prescription_id == prescription.id)):
-        raise rules.AlreadyArranged()
     until = end_of_validity(prescription)
-    fulfilment = Fulfilment(
-        prescription_id=prescription.id,
-        method=FulfilmentMethod.pickup,
-        state=FulfilmentState.reserved,
-        pharmacy_id=pharmacy.id,
-        reserved_until=until,
-        updated_at=now,
-    )
+    fulfilment = _fresh(session, prescription)
+    fulfilment.method = FulfilmentMethod.pickup
+    fulfilment.state = FulfilmentState.reserved
+    fulfilment.pharmacy_id = pharmacy.id
+    fulfilment.address = None
+    fulfilment.reserved_until = until
+    fulfilment.updated_at = now
     session.add(fulfilment)
     session.flush()
     _reserve(session, fulfilment, prescription, pharmacy.id)
@@ -187,8 +184,7 @@ def choose_delivery(
     ]
     if banned:
         raise rules.DeliveryNotAllowed("、".join(banned) + " 须到店取药")
-    if session.scalar(select(Fulfilment).where(Fulfilment.prescription_id == prescription.id)):
-        raise rules.AlreadyArranged()
+    fulfilment = _fresh(session, prescription)
     candidates = [
         p
         for p in session.scalars(
@@ -198,15 +194,12 @@ def choose_delivery(
     ]
     if not candidates:
         raise NotFound("没有这家药房")
-    fulfilment = Fulfilment(
-        prescription_id=prescription.id,
-        method=FulfilmentMethod.delivery,
-        state=FulfilmentState.awaiting_dispense,
-        pharmacy_id=candidates[0].id,
-        address=address.sealed_text(),
-        reserved_until=end_of_validity(prescription),
-        updated_at=now,
-    )
+    fulfilment.method = FulfilmentMethod.delivery
+    fulfilment.state = FulfilmentState.awaiting_dispense
+    fulfilment.pharmacy_id = candidates[0].id
+    fulfilment.address = address.sealed_text()
+    fulfilment.reserved_until = end_of_validity(prescription)
+    fulfilment.updated_at = now
     session.add(fulfilment)
     session.flush()
     last_error: rules.OutOfStock | None = None
@@ -248,6 +241,34 @@ def release(session: Session, fulfilment: Fulfilment, why: str, now: dt.datetime
         fulfilment.prescription_id,
         {"why": why},
     )
+
+
+def cancel(
+    session: Session, account: Account, prescription_id: int, now: dt.datetime
+) -> Fulfilment:
+    """The patient changes their mind before anything was dispensed: the stock goes back, and
+    they may choose again."""
+    prescription = _own_prescription(session, account, prescription_id)
+    fulfilment = session.scalar(
+        select(Fulfilment).where(Fulfilment.prescription_id == prescription.id).with_for_update()
+    )
+    if fulfilment is None:
+        raise NotFound("尚未选择取药方式")
+    if fulfilment.state not in (FulfilmentState.reserved, FulfilmentState.awaiting_dispense):
+        raise InvalidState(f"{fulfilment.state.label}，不能取消")
+    release(session, fulfilment, "cancelled", now)
+    return fulfilment
+
+
+def _fresh(session: Session, prescription: Prescription) -> Fulfilment:
+    """The prescription's fulfilment row to fill in: new, or one released by a cancellation
+    (its old reservations stay, inactive, as history)."""
+    existing = session.scalar(
+        select(Fulfilment).where(Fulfilment.prescription_id == prescription.id).with_for_update()
+    )
+    if existing is not None and existing.state is not FulfilmentState.released:
+        raise rules.AlreadyArranged()
+    return existing or Fulfilment(prescription_id=prescription.id)
 
 
 def release_expired(session: Session, now: dt.datetime) -> list[int]:

@@ -3,17 +3,21 @@ staff may manage a pharmacy's stock."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, clock
 from core.audit import Actor
 from core.errors import Forbidden, NotFound, ValidationFailed
+from core.models import Notification
+from core.notify import notify
 from identity.models import Account, Practitioner, Role
 from identity.rules import PractitionerKind
 from identity.services import practitioners
+from pharmacy import stock
 from pharmacy.models import (
     Fulfilment,
     FulfilmentMethod,
@@ -120,3 +124,35 @@ def deliveries_waiting(session: Session, pharmacy_id: int) -> list[Fulfilment]:
             .order_by(Fulfilment.id)
         )
     )
+
+
+def notify_alerts(session: Session, now: dt.datetime) -> int:
+    """Once a day, each pharmacist on duty at a pharmacy with alerts is told what is low or
+    expiring there. Returns how many were told."""
+    today = now.astimezone(clock.CHINA).date()
+    start = dt.datetime.combine(today, dt.time.min, tzinfo=clock.CHINA)
+    told = 0
+    for pharmacy in session.scalars(select(Pharmacy).where(Pharmacy.active.is_(True))):
+        found = stock.alerts(session, pharmacy.id, today)
+        if not found:
+            continue
+        text = "；".join(f"{a.generic_name}：{a.detail}" for a in found[:20])
+        duty = session.scalars(
+            select(PharmacyPharmacist).where(
+                PharmacyPharmacist.pharmacy_id == pharmacy.id, PharmacyPharmacist.on_duty.is_(True)
+            )
+        )
+        for row in duty:
+            account_id = row.practitioner.account_id
+            already = session.scalar(
+                select(Notification.id).where(
+                    Notification.account_id == account_id,
+                    Notification.kind == "stock.alerts",
+                    Notification.created_at >= start,
+                )
+            )
+            if already is None:
+                notify(session, account_id, "stock.alerts", f"{pharmacy.name}库存提醒", text,
+                       {"pharmacy_id": pharmacy.id, "count": len(found)})  # fmt: skip
+                told += 1
+    return told

@@ -138,3 +138,24 @@ def test_only_the_patient_arranges_their_prescription(
         headers=other.patient_headers,
     )
     assert looked.status_code == 404
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_patient_cancels_a_pickup_and_chooses_again(
+    client: FlaskClient, session: Session
+) -> None:
+    written = approved_with_face(client, session)
+    near = pharmacy(session, "NEAR")
+    other = pharmacy(session, "OTHER", 39.95, 116.45)
+    for where in (near, other):
+        stock_up(session, where, AMLODIPINE, 30)
+    path = f"/api/v1/prescriptions/{written.id}/fulfilment"
+    assert _pickup(client, written.id, written.patient_headers, near.id).status_code == 201  # type: ignore[attr-defined]
+    assert client.delete(path, headers=written.patient_headers).status_code == 204
+    assert client.delete(path, headers=written.patient_headers).json["code"] == "invalid_state"
+    again = _pickup(client, written.id, written.patient_headers, other.id)
+    assert again.status_code == 201  # type: ignore[attr-defined]
+    active = session.scalars(select(Reservation).where(Reservation.active.is_(True))).all()
+    assert [(r.pharmacy_id, r.units) for r in active] == [(other.id, 28)]
+    kept = session.scalar(select(func.count()).select_from(Reservation))
+    assert kept == 2  # the cancelled reservation stays, inactive

@@ -13,6 +13,7 @@ from core import clock
 from core.audit import Actor
 from core.models import AuditEvent
 from identity.models import Role
+from pharmacy.tasks import stock_alerts
 from prescriptions.services import load_catalogue
 from tests.helpers import bearer
 from tests.pharmacy.helpers import drug, pharmacist_at, pharmacy, stock_up
@@ -87,3 +88,25 @@ def test_alerts_for_low_stock_and_lots_near_or_past_expiry(
         ("expired", "二甲双胍片"),
         ("low_stock", "二甲双胍片"),  # the expired 500 do not count
     }
+
+
+def test_pharmacists_on_duty_hear_of_alerts_once_a_day(
+    client: FlaskClient, session: Session
+) -> None:
+    load_catalogue(session, Actor.system())
+    where = pharmacy(session)
+    on_duty = pharmacist_at(session, where)
+    off_duty = pharmacist_at(session, where, on_duty=False)
+    stock_up(session, where, "缬沙坦胶囊", 10)
+    session.commit()
+    assert stock_alerts() == 1
+    assert stock_alerts() == 0  # not again today
+    inbox = client.get(
+        "/api/v1/me/notifications", headers=bearer(session, account=on_duty.account)
+    ).json["notifications"]
+    assert inbox[0]["kind"] == "stock.alerts"
+    assert "缬沙坦胶囊" in inbox[0]["body"]
+    quiet = client.get(
+        "/api/v1/me/notifications", headers=bearer(session, account=off_duty.account)
+    ).json["notifications"]
+    assert quiet == []

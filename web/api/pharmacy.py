@@ -167,6 +167,19 @@ def show(prescription_id: int) -> tuple[Response, int]:
     return json_model(fulfilment_out(found, account.role is Role.patient))
 
 
+@bp.delete("/prescriptions/<int:prescription_id>/fulfilment")
+@operation(
+    "Cancel the pick-up or delivery before anything was dispensed; the stock goes back",
+    tag="pharmacy",
+    status=204,
+    problems=("not_found", "invalid_state"),
+)
+@api_roles_required(Role.patient)
+def cancel(prescription_id: int) -> Response:
+    fulfilment.cancel(db_session(), api_account(), prescription_id, clock.now())
+    return Response(status=204)
+
+
 # --- staff: pharmacies, pharmacists on duty, kiosks -------------------------------------------
 
 
