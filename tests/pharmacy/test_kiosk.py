@@ -208,3 +208,72 @@ def test_codes_that_are_not_a_prescription_are_refused(
         )
         assert response.status_code == 404
         assert response.json["code"] == "invalid_code"
+
+
+def test_a_child_under_six_is_collected_by_the_guardian_only(
+    client: FlaskClient, session: Session
+) -> None:
+    """Not the child's digits, not the guardian without the child's digits, and not a face
+    that is not the guardian's."""
+    from identity.models import Dependent, Relation
+    from tests.followup.helpers import doctor_headers, start_visit
+    from tests.helpers import bearer
+    from tests.prescriptions.helpers import claim, pharmacist_headers
+
+    load_catalogue(session, Actor.system())
+    parent = factories.verified_patient()  # ID …1235, face enrolled below
+    assert parent.person is not None
+    parent.person.face_encoding = factories._enrolled_face()
+    child = factories.person("320102202301150116", "张小宝")  # under 6, ID …0116
+    session.add(
+        Dependent(
+            account_id=parent.id, person_id=child.id, relation=Relation.child, is_guardian=True
+        )
+    )
+    diagnosis = factories.diagnosis(child, code="J45.900", name="支气管哮喘")
+    doctor = factories.practitioner(department="呼吸内科")
+    dr = doctor_headers(session, doctor)
+    visit_id = start_visit(
+        client, bearer(session, account=parent), diagnosis.id, patient_id=child.id
+    ).json["id"]
+    client.post(f"/api/v1/consultations/{visit_id}/accept", headers=dr)
+    written = client.post(
+        f"/api/v1/consultations/{visit_id}/prescriptions",
+        headers=dr,
+        json={
+            "items": [{"drug": "孟鲁司特钠片", "dose_mg": 4, "times_per_day": 1, "days": 14}],
+            "accompanying_physician": "儿科 孙医生",
+        },
+    ).json
+    client.post(f"/api/v1/prescriptions/{written['id']}/sign", headers=dr)
+    ph = pharmacist_headers(session)
+    claim(client, ph)
+    assert (
+        client.post(f"/api/v1/prescriptions/{written['id']}/approve", headers=ph).status_code == 200
+    )
+    where = pharmacy(session)
+    stock_up(session, where, "孟鲁司特钠片", 100)
+    terminal = kiosk_at(session, where)
+    code = code_of(session, written["id"])
+
+    as_child = _identity(client, terminal, code, id_last4="0116")
+    assert as_child.json["code"] == "identity_not_confirmed"
+    assert "监护人" in as_child.json["detail"]
+    without_child_digits = _identity(client, terminal, code, id_last4="1235")
+    assert without_child_digits.json["code"] == "identity_not_confirmed"
+    stranger = _identity(
+        client,
+        terminal,
+        code,
+        selfie=faces.other_person(),
+        id_last4="1235",
+        patient_id_last4="0116",
+    )
+    assert stranger.json["code"] == "face_mismatch"
+    guardian = _identity(client, terminal, code, id_last4="1235", patient_id_last4="0116")
+    assert guardian.status_code == 200, guardian.json
+    assert guardian.json["collector_role"] == "guardian"
+    done = _dispense(
+        client, terminal, code, guardian.json["identity_check_id"], pharmacist_at(session, where)
+    )
+    assert done.status_code == 201, done.json
