@@ -123,6 +123,11 @@ def test_face_verification_completes_identity(client: FlaskClient, session: Sess
     assert row.distance is not None
     assert row.distance < row.threshold == 0.5
     assert "dlib" in row.model_version
+    # The verified face is kept (sealed) to recognise the patient at a pharmacy kiosk.
+    person = session.scalars(select(Person)).one()
+    assert person.face_encoding is not None
+    raw = session.execute(text("SELECT face_encoding FROM persons")).scalar_one()
+    assert person.face_encoding.encode()[:24] not in bytes(raw)  # not the encoding in clear
 
 
 @pytest.mark.parametrize(
