@@ -159,3 +159,55 @@ def diagnosis(
     current_session().add(row)
     current_session().flush()
     return row
+
+
+def consultation(
+    patient: Account,
+    diagnosis_row: OfflineDiagnosis,
+    doctor: Practitioner,
+    state: Any = None,
+    minutes_ago: int = 0,
+) -> Any:
+    """A visit the doctor has taken (accepted unless `state` says otherwise), for tests that
+    need many at once without going through the API."""
+    from followup.models import Consultation, ConsultationState
+
+    at = clock.now() - dt.timedelta(minutes=minutes_ago)
+    assert patient.person is not None
+    row = Consultation(
+        person_id=patient.person.id,
+        account_id=patient.id,
+        diagnosis_id=diagnosis_row.id,
+        department=doctor.department,
+        complaint="续药",
+        symptoms=["none"],
+        vitals={},
+        consent_version="v1",
+        consent_digest="0" * 64,
+        consented_at=at,
+        state=state or ConsultationState.accepted,
+        requested_at=at,
+        accept_by=at,
+        accepted_at=at,
+        doctor_id=doctor.id,
+        next_message_seq=1,
+    )
+    current_session().add(row)
+    current_session().flush()
+    return row
+
+
+def child_of(
+    parent: Account, id_number: str = "320102202301150116", name: str = "张小宝"
+) -> Person:
+    """A child added as the parent's dependent, with the parent as guardian."""
+    from identity.models import Dependent, Relation
+
+    child = person(id_number, name)
+    current_session().add(
+        Dependent(
+            account_id=parent.id, person_id=child.id, relation=Relation.child, is_guardian=True
+        )
+    )
+    current_session().flush()
+    return child

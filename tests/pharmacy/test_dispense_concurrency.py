@@ -19,7 +19,6 @@ from core import clock
 from core.audit import Actor
 from core.db import Database
 from core.errors import DomainError
-from followup.models import Consultation, ConsultationState
 from identity.face import FaceConfig
 from identity.models import Account
 from identity.rules import PractitionerKind, Title
@@ -67,26 +66,7 @@ def _approved_codes(session: Session, count: int) -> list[str]:
     now = clock.now()
     codes = []
     for _ in range(count):
-        visit = Consultation(
-            person_id=patient.person.id,
-            account_id=patient.id,
-            diagnosis_id=diagnosis.id,
-            department="心血管内科",
-            complaint="续药",
-            symptoms=["none"],
-            vitals={},
-            consent_version="v1",
-            consent_digest="0" * 64,
-            consented_at=now,
-            state=ConsultationState.accepted,
-            requested_at=now,
-            accept_by=now,
-            accepted_at=now,
-            doctor_id=doctor.id,
-            next_message_seq=1,
-        )
-        session.add(visit)
-        session.flush()
+        visit = factories.consultation(patient, diagnosis, doctor)
         draft = prescribing.Draft(items=[ItemDraft("氨氯地平", 5, 1, 28)], routes=[""])
         written = prescribing.prescribe(session, doctor.account, visit.id, draft, now)
         prescribing.sign(session, doctor.account, written.id, now)

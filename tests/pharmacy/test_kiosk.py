@@ -215,7 +215,6 @@ def test_a_child_under_six_is_collected_by_the_guardian_only(
 ) -> None:
     """Not the child's digits, not the guardian without the child's digits, and not a face
     that is not the guardian's."""
-    from identity.models import Dependent, Relation
     from tests.followup.helpers import doctor_headers, start_visit
     from tests.helpers import bearer
     from tests.prescriptions.helpers import claim, pharmacist_headers
@@ -224,12 +223,7 @@ def test_a_child_under_six_is_collected_by_the_guardian_only(
     parent = factories.verified_patient()  # ID …1235, face enrolled below
     assert parent.person is not None
     parent.person.face_encoding = factories._enrolled_face()
-    child = factories.person("320102202301150116", "张小宝")  # under 6, ID …0116
-    session.add(
-        Dependent(
-            account_id=parent.id, person_id=child.id, relation=Relation.child, is_guardian=True
-        )
-    )
+    child = factories.child_of(parent)  # under 6, ID …0116
     diagnosis = factories.diagnosis(child, code="J45.900", name="支气管哮喘")
     doctor = factories.practitioner(department="呼吸内科")
     dr = doctor_headers(session, doctor)

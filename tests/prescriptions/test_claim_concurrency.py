@@ -4,7 +4,6 @@ another pharmacist waits on a lock."""
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 
@@ -15,7 +14,7 @@ from flask import Flask
 from core import clock
 from core.audit import Actor
 from core.db import Database
-from followup.models import Consultation, ConsultationState
+from followup.models import ConsultationState
 from identity.models import Account
 from identity.rules import PractitionerKind, Title
 from migrations import alembic_config
@@ -40,26 +39,10 @@ def _signed_prescriptions(database: Database) -> list[int]:
             diagnosis = factories.diagnosis(patient.person)
             ids = []
             for n in range(PRESCRIPTIONS):
-                now = clock.now() - dt.timedelta(minutes=PRESCRIPTIONS - n)
-                visit = Consultation(
-                    person_id=patient.person.id,
-                    account_id=patient.id,
-                    diagnosis_id=diagnosis.id,
-                    department="心血管内科",
-                    complaint="续药",
-                    symptoms=["none"],
-                    vitals={},
-                    consent_version="v1",
-                    consent_digest="0" * 64,
-                    consented_at=now,
-                    state=ConsultationState.in_progress,
-                    requested_at=now,
-                    accept_by=now,
-                    doctor_id=doctor.id,
-                    next_message_seq=1,
+                visit = factories.consultation(
+                    patient, diagnosis, doctor, ConsultationState.in_progress, PRESCRIPTIONS - n
                 )
-                session.add(visit)
-                session.flush()
+                now = visit.requested_at
                 prescription = Prescription(
                     consultation_id=visit.id,
                     person_id=patient.person.id,

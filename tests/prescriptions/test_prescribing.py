@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from core.audit import Actor
 from core.models import AuditEvent
 from followup.models import Consultation
-from identity.models import Dependent, Relation
 from prescriptions.models import Prescription
 from prescriptions.services import load_catalogue
 from tests import factories
@@ -151,12 +150,7 @@ def test_child_under_six_needs_guardian_and_accompanying_physician(
 ) -> None:
     load_catalogue(session, Actor.system())
     parent = factories.verified_patient()
-    child = factories.person("320102202301150116", "张小宝")
-    session.add(
-        Dependent(
-            account_id=parent.id, person_id=child.id, relation=Relation.child, is_guardian=True
-        )
-    )
+    child = factories.child_of(parent)  # under 6, ID …0116
     diagnosis = factories.diagnosis(child, code="J45.900", name="支气管哮喘")
     doctor = factories.practitioner(department="呼吸内科")
     dr = doctor_headers(session, doctor)
