@@ -15,6 +15,7 @@ TASK_MODULES = [
     "followup.tasks",
     "prescriptions.tasks",
     "pharmacy.tasks",
+    "bot.tasks",
 ]
 
 

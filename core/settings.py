@@ -50,6 +50,12 @@ class Settings:
     wechat_app_secret: str = ""
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_timeout_seconds: float = 5.0
+    # The Official Account (公众号): its AppID/secret, the callback token and, for the
+    # encrypted (safe) mode, its EncodingAESKey.
+    wechat_oa_app_id: str = ""
+    wechat_oa_app_secret: str = ""
+    wechat_oa_token: str = ""
+    wechat_oa_aes_key: str = ""
     # Return visits: how old an offline diagnosis may be, how long a request waits for a doctor.
     return_visit_window_days: int = 365
     consultation_accept_timeout_seconds: int = 30 * 60

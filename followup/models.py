@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     Date,
     Enum,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -227,3 +228,25 @@ class Referral(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     person: Mapped[Person] = relationship()
+
+
+class ReadingKind(enum.StrEnum):
+    blood_pressure = "blood_pressure"
+    glucose = "glucose"
+
+
+class Reading(Base):
+    """A home measurement a patient reports (the bot, the API): blood pressure or glucose.
+    Family-doctor follow-up reads these against the patient's target band."""
+
+    __tablename__ = "readings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    kind: Mapped[ReadingKind] = mapped_column(Enum(ReadingKind, native_enum=False, length=16))
+    systolic: Mapped[int | None] = mapped_column(Integer)
+    diastolic: Mapped[int | None] = mapped_column(Integer)
+    glucose_mmol: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(16))  # wechat, api
+    measured_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)

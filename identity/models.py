@@ -7,6 +7,7 @@ import enum
 import json
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     Enum,
@@ -246,3 +247,42 @@ class SigningKey(Base):
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     practitioner: Mapped[Practitioner] = relationship()
+
+
+class WeChatFollower(Base):
+    """Someone who follows the Official Account (公众号), by their OA openid; linked to a patient
+    account by unionid or a one-time binding code. Unsubscribing keeps the row (and the link)
+    but nothing is sent to them until they follow again."""
+
+    __tablename__ = "wechat_followers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    app_id: Mapped[str] = mapped_column(String(64))
+    openid: Mapped[str] = mapped_column(String(128))
+    unionid: Mapped[str | None] = mapped_column(String(128), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=True)
+    scene: Mapped[str | None] = mapped_column(String(64))
+    subscribed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # When the follower last wrote to us: customer-service messages only reach them for 48 h.
+    last_message_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Mini-program subscribe-message templates the user accepted (subscribe_msg_popup_event).
+    accepted_templates: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    account: Mapped[Account | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("app_id", "openid"),)
+
+
+class BindingCode(Base):
+    """A one-time code a patient gets in the mini-program and sends to the Official Account to
+    link the two (when WeChat gives no unionid)."""
+
+    __tablename__ = "wechat_binding_codes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    code_index: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -155,3 +155,8 @@ class AllergiesOut(BaseModel):
     person_id: int
     allergies: list[str]
     recorded_at: dt.datetime
+
+
+class BindingCodeOut(BaseModel):
+    code: str = Field(description="send “绑定 <code>” to the Official Account within 10 minutes")
+    expires_at: dt.datetime

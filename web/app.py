@@ -13,6 +13,7 @@ import redis
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from bot import webhook as wechat_webhook
 from core import crypto, runtime
 from core import logging as core_logging
 from core.celery_app import configure as configure_celery
@@ -85,6 +86,9 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     api.register(app, exempt)
     app.register_blueprint(health.bp)
     exempt.append(health.bp)
+    # WeChat's callback is authenticated by its signature, not by a session.
+    app.register_blueprint(wechat_webhook.bp)
+    exempt.append(wechat_webhook.bp)
     app.register_blueprint(consoles.bp)
     app.register_blueprint(admin_console.bp)
     app.register_blueprint(doctor_console.bp)

@@ -14,6 +14,7 @@ from identity.schemas import (
     AccountOut,
     AllergiesIn,
     AllergiesOut,
+    BindingCodeOut,
     DependentIn,
     DependentOut,
     FaceVerificationOut,
@@ -24,7 +25,7 @@ from identity.schemas import (
     VerificationOut,
     WeChatSignIn,
 )
-from identity.services import patients
+from identity.services import followers, patients
 from identity.services import wechat as wechat_accounts
 from web.api.identity import token_response
 from web.auth import api_account, api_roles_required
@@ -258,3 +259,18 @@ def allergies() -> Response:
     )
     out = AllergiesOut(person_id=person.id, allergies=person.allergy_list or [], recorded_at=now)
     return jsonify(out.model_dump(mode="json"))
+
+
+@bp.post("/me/wechat-binding-code")
+@operation(
+    "A one-time code that links the Official Account to this account (valid 10 minutes)",
+    tag="patients",
+    response=BindingCodeOut,
+    status=201,
+)
+@api_roles_required(Role.patient)
+def wechat_binding_code() -> tuple[Response, int]:
+    now = clock.now()
+    code = followers.issue_binding_code(db_session(), api_account(), now)
+    out = BindingCodeOut(code=code, expires_at=now + followers.CODE_TTL)
+    return jsonify(out.model_dump(mode="json")), 201

@@ -1,0 +1,29 @@
+"""Slow bot work, after the webhook has answered: asking WeChat for a new follower's unionid
+to link them to their patient account."""
+
+from __future__ import annotations
+
+import logging
+
+from bot import client
+from core import clock, runtime
+from core.celery_app import celery
+from identity.services import followers
+
+log = logging.getLogger(__name__)
+
+
+@celery.task(name="bot.link_follower", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def link_follower(app_id: str, openid: str) -> bool:
+    rt = runtime.current()
+    cfg = rt.settings
+    if not cfg.wechat_oa_app_id or not cfg.wechat_oa_app_secret:
+        return False
+    wechat = client.client_for(cfg.wechat_oa_app_id, cfg.wechat_oa_app_secret, cfg, rt.redis)
+    info = wechat.user.get(openid)
+    unionid = info.get("unionid")
+    if not unionid:
+        return False
+    with rt.database.transaction() as session:
+        row = followers.follower(session, app_id, openid, clock.now())
+        return followers.link_by_unionid(session, row, unionid) is not None

@@ -1,0 +1,151 @@
+"""The Official Account's callback (`GET/POST /wechat/callback`): signature checked in
+constant time and stale timestamps refused; plain and encrypted (AES) modes through wechatpy;
+every message answered well within WeChat's 5 seconds (only database work here; slow work goes
+to Celery after the commit); WeChat's retries get the first answer again and have no second
+effect; anything unhandled is answered "success"."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import xmltodict
+from flask import Blueprint, Response, abort, request
+from sqlalchemy.orm import Session
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.replies import TextReply, TransferCustomerServiceReply
+
+from bot import conversation, signature
+from bot.store import ANSWER_TTL, MemoryStore, RedisStore, Store
+from core import clock, runtime
+from identity.services import followers
+from web.session import commit_now, db_session
+from web.settings import settings
+
+log = logging.getLogger(__name__)
+bp = Blueprint("wechat", __name__, url_prefix="/wechat")
+SUCCESS = "success"
+_memory = MemoryStore()
+
+
+def store() -> Store:
+    redis_client = runtime.current().redis
+    return RedisStore(redis_client) if redis_client is not None else _memory
+
+
+def _crypto() -> WeChatCrypto | None:
+    cfg = settings()
+    if request.args.get("encrypt_type") != "aes":
+        return None
+    if not cfg.wechat_oa_aes_key:
+        abort(400)
+    return WeChatCrypto(cfg.wechat_oa_token, cfg.wechat_oa_aes_key, cfg.wechat_oa_app_id)
+
+
+def _checked() -> None:
+    cfg = settings()
+    if not cfg.wechat_oa_token:
+        abort(503)
+    args = request.args
+    if not signature.valid(
+        cfg.wechat_oa_token,
+        args.get("signature", ""),
+        args.get("timestamp", ""),
+        args.get("nonce", ""),
+    ):
+        abort(403)
+
+
+@bp.get("/callback")
+def verify() -> Response:
+    """WeChat's server check when the callback URL is configured."""
+    _checked()
+    return Response(request.args.get("echostr", ""), mimetype="text/plain")
+
+
+@bp.post("/callback")
+def receive() -> Response:
+    _checked()
+    crypto = _crypto()
+    body = request.get_data(as_text=True)
+    if crypto is not None:
+        try:
+            body = crypto.decrypt_message(
+                body,
+                request.args.get("msg_signature", ""),
+                request.args.get("timestamp", ""),
+                request.args.get("nonce", ""),
+            )
+        except (InvalidSignatureException, InvalidAppIdException):
+            abort(403)
+    message = parse_message(body)
+    # The fields as WeChat sent them (wechatpy renames some events and strips qrscene_).
+    data: dict[str, Any] = dict(xmltodict.parse(body)["xml"])
+    key = "answered:" + (
+        f"msg:{data['MsgId']}"
+        if data.get("MsgId")
+        else f"evt:{message.source}:{data.get('CreateTime')}:{data.get('Event')}"
+    )
+    kv = store()
+    if not kv.claim(key, ANSWER_TTL):
+        # A retry: the same answer again (or "success" while the first is still being made).
+        return _respond(kv.get(key + ":reply") or SUCCESS, crypto)
+    try:
+        reply = handle(db_session(), kv, message, data)
+        commit_now()
+    except Exception:  # the patient must never see WeChat's "service unavailable"
+        log.exception("wechat message %s failed", key)
+        db_session().rollback()
+        return _respond(SUCCESS, crypto)
+    rendered = _render(message, reply)
+    kv.put(key + ":reply", rendered, ANSWER_TTL)
+    if reply.link_in_background:
+        from bot.tasks import link_follower
+
+        link_follower.delay(settings().wechat_oa_app_id, message.source)
+    return _respond(rendered, crypto)
+
+
+def handle(session: Session, kv: Store, message: Any, data: dict[str, Any]) -> conversation.Reply:
+    now = clock.now()
+    app_id = settings().wechat_oa_app_id
+    openid = message.source
+    kind = data.get("MsgType")
+    event = (data.get("Event") or "").lower()
+    if kind == "event" and event == "subscribe":
+        scene = (data.get("EventKey") or "").removeprefix("qrscene_") or None
+        row = followers.follow(session, app_id, openid, scene, now)
+        return conversation.on_subscribe(session, row, scene, now)
+    if kind == "event" and event == "unsubscribe":
+        followers.unfollow(session, app_id, openid, now)
+        return conversation.Reply()
+    row = followers.follower(session, app_id, openid, now)
+    if kind == "text":
+        return conversation.on_text(session, kv, row, data.get("Content") or "", now)
+    if kind == "event" and event == "click":
+        return conversation.on_click(session, kv, row, data.get("EventKey") or "", now)
+    if kind == "event" and event == "scan":
+        return conversation.on_subscribe(session, row, data.get("EventKey") or None, now)
+    if kind == "event" and event.startswith("subscribe_msg"):
+        followers.record_subscriptions(session, row, data)
+        return conversation.Reply()
+    if kind in {"image", "voice", "video", "location", "link"}:
+        return conversation.Reply(conversation.MENU)
+    return conversation.Reply()
+
+
+def _render(message: Any, reply: conversation.Reply) -> str:
+    if reply.transfer_to_human:
+        return str(TransferCustomerServiceReply(message=message).render())
+    if reply.text is None:
+        return SUCCESS
+    return str(TextReply(message=message, content=reply.text).render())
+
+
+def _respond(text: str, crypto: WeChatCrypto | None) -> Response:
+    if crypto is not None and text != SUCCESS:
+        text = crypto.encrypt_message(text, request.args.get("nonce", ""))
+    mimetype = "text/plain" if text == SUCCESS else "application/xml"
+    return Response(text, mimetype=mimetype)
