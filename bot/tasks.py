@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 
-from bot import client
+from bot import client, notifications
 from core import clock, runtime
 from core.celery_app import celery
 from identity.services import followers
 
 log = logging.getLogger(__name__)
+__all__ = ["link_follower", "notifications"]
 
 
 @celery.task(name="bot.link_follower", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

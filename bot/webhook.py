@@ -17,7 +17,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply, TransferCustomerServiceReply
 
-from bot import conversation, signature
+from bot import conversation, notifications, signature
 from bot.store import ANSWER_TTL, MemoryStore, RedisStore, Store
 from core import clock, runtime
 from identity.services import followers
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("wechat", __name__, url_prefix="/wechat")
 SUCCESS = "success"
 _memory = MemoryStore()
+__all__ = ["bp", "notifications"]  # importing the door registers the WeChat sender
 
 
 def store() -> Store:

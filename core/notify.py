@@ -7,7 +7,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import outbox
 from core.models import Notification
+
+WECHAT_CHANNEL = "wechat.notify"
 
 
 def notify(
@@ -18,9 +21,14 @@ def notify(
     body: str,
     data: dict[str, Any] | None = None,
 ) -> Notification:
+    """Into the person's inbox, and out to WeChat through the outbox (the bot's sender decides
+    how, or that they follow nothing and get nothing)."""
     note = Notification(account_id=account_id, kind=kind, title=title, body=body, data=data or {})
     session.add(note)
     session.flush()
+    outbox.enqueue(
+        session, WECHAT_CHANNEL, {"notification_id": note.id}, idempotency_key=f"note-{note.id}"
+    )
     return note
 
 

@@ -56,6 +56,8 @@ class Settings:
     wechat_oa_app_secret: str = ""
     wechat_oa_token: str = ""
     wechat_oa_aes_key: str = ""
+    # The Official Account's template for notifications (first/keyword1/keyword2/remark).
+    wechat_oa_template_id: str = ""
     # Return visits: how old an offline diagnosis may be, how long a request waits for a doctor.
     return_visit_window_days: int = 365
     consultation_accept_timeout_seconds: int = 30 * 60

@@ -21,6 +21,11 @@ class FakeWeChat:
     token_calls: int = 0
     tokens_issued: list[str] = field(default_factory=list)
     calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    # Messages sent: (path, body). Errors to answer: the next customer-service send with this
+    # errcode (45015: the 48-hour window closed); tokens to treat as expired (42001).
+    sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    custom_errcode: int | None = None
+    expired_tokens: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -54,6 +59,24 @@ class FakeWeChat:
                 return answer
         return {"errcode": -1, "errmsg": f"no fake for {path}"}
 
+    def post(self, path: str, query: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.calls.append((path, query))
+            token = query.get("access_token", "")
+            if token in self.expired_tokens:
+                return {"errcode": 42001, "errmsg": "access_token expired"}
+            if token not in self.tokens_issued:
+                return {"errcode": 40001, "errmsg": "invalid credential"}
+            if path == "/cgi-bin/message/custom/send" and self.custom_errcode is not None:
+                errcode, self.custom_errcode = self.custom_errcode, None
+                return {"errcode": errcode, "errmsg": "response out of time limit"}
+            if path in ("/cgi-bin/message/custom/send", "/cgi-bin/message/template/send"):
+                self.sent.append((path, body))
+                return {"errcode": 0, "errmsg": "ok", "msgid": len(self.sent)}
+            if path == "/cgi-bin/user/info":
+                return {"subscribe": 1, "openid": query.get("openid"), "unionid": "U-1"}
+        return {"errcode": -1, "errmsg": f"no fake for {path}"}
+
 
 def start(app_id: str = "wx-test-app", secret: str = "test-secret") -> FakeWeChat:  # noqa: S107
     fake = FakeWeChat(app_id, secret)
@@ -63,6 +86,18 @@ def start(app_id: str = "wx-test-app", secret: str = "test-secret") -> FakeWeCha
             parts = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}
             body = json.dumps(fake.answer(parts.path, query)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            parts = urlsplit(self.path)
+            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            length = int(self.headers.get("Content-Length", "0"))
+            payload = json.loads(self.rfile.read(length) or b"{}")
+            body = json.dumps(fake.post(parts.path, query, payload)).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
