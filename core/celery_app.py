@@ -39,6 +39,7 @@ def configure(settings: Settings) -> Celery:
                 "task": "prescriptions.expire_prescriptions",
                 "schedule": 300.0,
             },
+            "remind-expiring": {"task": "prescriptions.remind_expiring", "schedule": 1800.0},
             "escalate-reviews": {"task": "prescriptions.escalate_reviews", "schedule": 60.0},
             "stock-alerts": {"task": "pharmacy.stock_alerts", "schedule": 3600.0},
             "release-reservations": {

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from core import audit, clock
 from core.audit import Actor
 from core.errors import InvalidState, NotFound
+from core.notify import notify
 from identity.models import Account
 from identity.services import actor_of
 from pharmacy import rules, stock
@@ -150,6 +151,15 @@ def choose_pickup(
         "prescription",
         prescription.id,
         {"pharmacy_id": pharmacy.id, "until": until.isoformat()},
+    )
+    notify(
+        session,
+        account.id,
+        "fulfilment.reserved",
+        "药品已为您预留",
+        f"处方 #{prescription.id} 的药品已预留在{pharmacy.name}（{pharmacy.address}），"
+        f"请于 {prescription.valid_until.isoformat()} 前凭取药码和身份证到店自助取药。",
+        {"prescription_id": prescription.id, "pharmacy_id": pharmacy.id},
     )
     return fulfilment
 

@@ -103,6 +103,8 @@ class Prescription(Base):
     # A review left waiting too long is flagged for the pharmacy lead (and shown first).
     escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     expired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The patient was reminded on the last valid day that the drugs are still to collect.
+    expiry_reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # The single-use code the pharmacy redeems (QR code and typed code on the document):
     # sealed so the document can be printed again, found by keyed hash at the counter.
     redemption_code: Mapped[str | None] = mapped_column(

@@ -330,3 +330,32 @@ def waiting_seconds(prescription: Prescription, now: dt.datetime) -> int:
     """How long the prescription has waited for review since the doctor signed it."""
     signed = prescription.doctor_signed_at or now
     return max(0, int((now - signed).total_seconds()))
+
+
+def remind_expiring(session: Session, now: dt.datetime) -> list[int]:
+    """On its last valid day, an approved prescription not yet collected: the patient is told
+    once, so the drugs are not lost to expiry."""
+    today = prescribing.china_day(now)
+    due = session.scalars(
+        select(Prescription)
+        .where(
+            Prescription.state == PrescriptionState.approved,
+            Prescription.valid_until == today,
+            Prescription.redeemed_at.is_(None),
+            Prescription.expiry_reminded_at.is_(None),
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    for prescription in due:
+        prescription.expiry_reminded_at = now
+        notify(
+            session,
+            prescription.consultation.account_id,
+            "prescription.expiring",
+            "处方今天到期",
+            f"处方 #{prescription.id} 今天（{today.isoformat()}）是最后有效日，请尽快取药；"
+            "过期后需重新复诊。",
+            {"prescription_id": prescription.id},
+        )
+    session.flush()
+    return [p.id for p in due]

@@ -21,3 +21,9 @@ def escalate_reviews() -> int:
         return len(
             review.escalate_overdue(session, clock.now(), rt.settings.review_escalation_seconds)
         )
+
+
+@celery.task(name="prescriptions.remind_expiring")
+def remind_expiring() -> int:
+    with runtime.current().database.transaction() as session:
+        return len(review.remind_expiring(session, clock.now()))

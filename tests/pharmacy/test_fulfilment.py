@@ -70,6 +70,8 @@ def test_pickup_reserves_until_expiry_and_others_cannot_take_it(
     chosen = _pickup(client, first.id, first.patient_headers, where.id)
     assert chosen.status_code == 201, chosen.json  # type: ignore[attr-defined]
     assert chosen.json["state"] == "reserved"  # type: ignore[attr-defined]
+    inbox = client.get("/api/v1/me/notifications", headers=first.patient_headers).json
+    assert inbox["notifications"][0]["kind"] == "fulfilment.reserved"
     # 28 of 40 are held: the second patient does not see this pharmacy, and cannot reserve.
     assert _nearby(client, second.id, second.patient_headers) == []
     refused = _pickup(client, second.id, second.patient_headers, where.id)

@@ -17,7 +17,7 @@ from identity.rules import PractitionerKind, Title
 from prescriptions import review
 from prescriptions.models import Prescription
 from prescriptions.services import load_catalogue
-from prescriptions.tasks import escalate_reviews, expire_prescriptions
+from prescriptions.tasks import escalate_reviews, expire_prescriptions, remind_expiring
 from tests import factories
 from tests.followup.helpers import doctor_headers
 from tests.helpers import bearer
@@ -201,3 +201,15 @@ def test_reviews_left_waiting_are_escalated_and_go_first(
     assert claim(client, ph)["prescription"]["id"] == newer.id
     inbox = client.get("/api/v1/me/notifications", headers=newer.doctor_headers).json
     assert inbox["notifications"][0]["kind"] == "prescription.review_overdue"
+
+
+def test_the_patient_is_reminded_once_on_the_last_valid_day(
+    client: FlaskClient, session: Session
+) -> None:
+    load_catalogue(session, Actor.system())
+    written = approved_prescription(client, session)  # valid today only
+    session.commit()
+    assert remind_expiring() == 1
+    assert remind_expiring() == 0
+    inbox = client.get("/api/v1/me/notifications", headers=written.patient_headers).json
+    assert inbox["notifications"][0]["kind"] == "prescription.expiring"
