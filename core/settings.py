@@ -14,6 +14,8 @@ from core.errors import ConfigError
 # Used only in demo mode, so that the demo SQLite file stays readable across restarts.
 # Outside demo mode the service refuses to start with these values.
 DEMO_SECRET_KEY = "demo-secret-key-not-for-production"  # noqa: S105 - refused outside demo
+# Demo mode answers on /wechat/callback with these (`hospital wechat say` signs with them).
+DEMO_OA = {"wechat_oa_token": "demo-oa-token", "wechat_oa_app_id": "wx-demo-oa"}
 DEMO_DATA_KEY = base64.urlsafe_b64encode(b"demo-data-key-not-for-production").decode()
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
@@ -102,6 +104,10 @@ class Settings:
             "demo_mode": demo_mode,
             "celery_eager": celery_eager or eager_default,
         }
+        if demo_mode:
+            for name, value in DEMO_OA.items():
+                if not override.get(name.upper()) and not environ.get(name.upper()):
+                    values[name] = value
         for field in dataclasses.fields(cls):
             if field.name in values:
                 continue

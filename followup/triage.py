@@ -26,9 +26,11 @@ class Symptom:
     label: str
     urgency: Urgency | None  # None: not a red flag by itself
     keywords: tuple[str, ...] = ()
+    # How people actually say it, with words in between ("胸口好痛", "喘不上来气").
+    patterns: tuple[str, ...] = ()
 
 
-SYMPTOMS = (
+SYMPTOMS: tuple[Symptom, ...] = (
     Symptom(
         "chest_pain", "胸痛", Urgency.emergency, ("胸痛", "胸口痛", "心口痛", "胸口疼", "胸疼")
     ),
@@ -101,6 +103,19 @@ SYMPTOMS = (
     Symptom("heartburn", "反酸烧心", None, ("反酸", "烧心")),
     Symptom("none", "无不适", None),
 )
+_GAP = r"[^，。,.;；!！?？]{0,3}"
+SPOKEN = {
+    "chest_pain": (rf"(胸口|胸部|胸|心口){_GAP}(痛|疼)",),
+    "shortness_of_breath": (rf"喘{_GAP}不(上|过|动)", rf"呼吸{_GAP}困难", rf"上不来{_GAP}气"),
+    "one_sided_weakness": (
+        rf"(一侧|半边|左边|右边|左侧|右侧|一边){_GAP}(无力|麻木|发麻|不能动|动不了)",
+    ),
+    "severe_headache": (rf"头{_GAP}(痛|疼)得(厉害|要命|受不了)",),
+    "fainting": (rf"(晕|昏){_GAP}过去",),
+}
+SYMPTOMS = tuple(
+    Symptom(s.code, s.label, s.urgency, s.keywords, SPOKEN.get(s.code, ())) for s in SYMPTOMS
+)
 SYMPTOM_BY_CODE = {symptom.code: symptom for symptom in SYMPTOMS}
 
 # Words that say a sign is absent ("没有胸痛", "无呼吸困难") up to a few characters before it.
@@ -167,6 +182,15 @@ def in_text(text: str) -> list[Symptom]:
                     break
                 start = text.find(keyword, start + 1)
             if symptom in found:
+                break
+        if symptom in found:
+            continue
+        for pattern in symptom.patterns:
+            if any(
+                not _NEGATION.search(text[max(0, m.start() - 6) : m.start()])
+                for m in re.finditer(pattern, text)
+            ):
+                found.append(symptom)
                 break
     return found
 

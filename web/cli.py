@@ -110,6 +110,40 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@cli.group("wechat")
+def wechat_group() -> None:
+    """The Official Account bot."""
+
+
+@wechat_group.command("say")
+@click.argument("text")
+@click.option("--openid", default="o-demo-zhangsan", show_default=True, help="who writes")
+@with_appcontext
+def wechat_say(text: str, openid: str) -> None:
+    """Send TEXT to the bot as WeChat would (signed XML to /wechat/callback); print the reply."""
+    import xml.etree.ElementTree as ET
+    from xml.sax.saxutils import escape
+
+    from bot import signature
+
+    cfg = runtime.current().settings
+    if not cfg.wechat_oa_token:
+        raise click.ClickException("WECHAT_OA_TOKEN is not set (demo mode sets one)")
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(4)
+    body = (
+        f"<xml><ToUserName>gh_demo</ToUserName><FromUserName>{escape(openid)}</FromUserName>"
+        f"<CreateTime>{timestamp}</CreateTime><MsgType>text</MsgType>"
+        f"<Content>{escape(text)}</Content><MsgId>{secrets.randbits(62)}</MsgId></xml>"
+    )
+    query = {"timestamp": timestamp, "nonce": nonce}
+    query["signature"] = signature.sign(cfg.wechat_oa_token, timestamp, nonce)
+    response = current_app.test_client().post("/wechat/callback", query_string=query, data=body)
+    reply = response.get_data(as_text=True)
+    if reply.startswith("<xml>"):
+        reply = ET.fromstring(reply).findtext("Content") or reply  # noqa: S314 - our own reply
+    click.echo(reply)
+
+
 @cli.command("gen-key", with_appcontext=False)
 def gen_key() -> None:
     """Print a fresh DATA_KEY (32 random bytes, URL-safe base64)."""

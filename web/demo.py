@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 
 from core import clock, runtime
 from core.audit import Actor
+from core.settings import DEMO_OA
 from followup import triage
 from followup.services import consultations, diagnoses
 from identity import face
 from identity import services as identity
 from identity.models import Account, Institution, Relation, Role
 from identity.rules import PractitionerKind, Title
-from identity.services import patients, practitioners
+from identity.services import followers, patients, practitioners
 from prescriptions import prescribing
 from prescriptions import rules as rx_rules
 from prescriptions.models import Drug
@@ -263,8 +264,11 @@ def _seed_prescription(session: Session, patient: Account) -> list[str]:
     # The demo doctor starts signed out of clinical actions, like everyone: do the face check.
     doctor.face_checked_until = None
     session.flush()
+    follower = followers.follower(session, DEMO_OA["wechat_oa_app_id"], "o-demo-zhangsan", now)
+    follower.account_id = patient.id
     return [
         "allergy: 张三 is allergic to 青霉素",
+        "张三 follows the Official Account (openid o-demo-zhangsan)",
         f"prescription #{prescription.id} (氨氯地平, 缬沙坦) signed by 王医生, waiting for review",
     ]
 

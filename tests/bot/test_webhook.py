@@ -262,3 +262,18 @@ def test_answers_stay_fast_when_celery_is_slow(make_app: Any, session: Session, 
     reply = _post(client, _xml("event", Event="subscribe"))
     assert time.perf_counter() - started < 1.0
     assert "感谢关注" in _content(reply)
+
+
+def test_the_demo_cli_talks_to_the_real_webhook(make_app: Any, session: Session) -> None:
+    """`hospital wechat say` signs and posts like WeChat; demo mode configures a token."""
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from web.cli import cli
+
+    demo = make_app(DEMO_MODE=True)
+    result = CliRunner().invoke(
+        cli, ["wechat", "say", "今天天气怎么样"], obj=ScriptInfo(create_app=lambda: demo)
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 复诊开药" in result.output

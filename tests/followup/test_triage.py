@@ -71,13 +71,24 @@ def test_just_below_the_thresholds_is_not_a_red_flag(vitals: Vitals) -> None:
         ("说话不清楚，口齿不清", "slurred_speech"),
         ("今天吐血了", "vomiting_blood"),
         ("昨天在家晕倒一次", "fainting"),
+        # said with words in between, as people write to the bot
+        ("我胸口好痛", "chest_pain"),
+        ("心口疼得厉害", "chest_pain"),
+        ("喘不上来气", "shortness_of_breath"),
+        ("呼吸很困难", "shortness_of_breath"),
+        ("左边手突然发麻", "one_sided_weakness"),
+        ("刚才晕了过去", "fainting"),
+        ("头疼得要命", "severe_headache"),
     ],
 )
 def test_red_flags_in_the_patients_own_words(text: str, flag: str) -> None:
     assert flag in [f.code for f in triage.assess([], Vitals(), text).red_flags]
 
 
-@pytest.mark.parametrize("text", ["没有胸痛，也无呼吸困难", "血压控制可以，想续开药", "否认晕厥"])
+@pytest.mark.parametrize(
+    "text",
+    ["没有胸痛，也无呼吸困难", "血压控制可以，想续开药", "否认晕厥", "没有胸口痛", "胃痛两天"],
+)
 def test_denied_or_absent_signs_are_not_red_flags(text: str) -> None:
     assert not triage.assess([], Vitals(), text).in_person_required
 
