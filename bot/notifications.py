@@ -19,9 +19,11 @@ from core.models import Notification
 from core.notify import WECHAT_CHANNEL
 from core.settings import Settings
 from identity.models import WeChatFollower
+from identity.services import followers
 
 WINDOW = dt.timedelta(hours=48)
 WINDOW_CLOSED = 45015
+REFUSED = 43101  # the user has not (or no longer) allowed this subscribe message
 
 
 def _follower(session: Session, app_id: str, account_id: int) -> WeChatFollower | None:
@@ -41,11 +43,16 @@ def send(session: Session, payload: dict[str, Any], key: str, settings: Settings
     note = session.get(Notification, payload["notification_id"])
     if note is None:
         raise outbox.DeliveryError("no such notification", permanent=True)
-    if not settings.wechat_oa_app_id:
-        return  # no Official Account configured: the in-app inbox is the only channel
-    row = _follower(session, settings.wechat_oa_app_id, note.account_id)
+    row = (
+        _follower(session, settings.wechat_oa_app_id, note.account_id)
+        if settings.wechat_oa_app_id
+        else None
+    )
     if row is None:
-        return  # not following (or unfollowed): nothing is sent to them
+        # Not following the Official Account (or unfollowed): a mini-program subscribe
+        # message if they allowed one, else nothing (the in-app inbox has it).
+        _send_subscribe_message(session, note, settings)
+        return
     wechat = client.client_for(
         settings.wechat_oa_app_id, settings.wechat_oa_app_secret, settings, runtime.current().redis
     )
@@ -76,6 +83,32 @@ def send(session: Session, payload: dict[str, Any], key: str, settings: Settings
         raise outbox.DeliveryError(f"WeChat {exc.errcode}: {exc.errmsg}") from exc
     except OSError as exc:  # requests' connection errors and timeouts
         raise outbox.DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _send_subscribe_message(session: Session, note: Notification, settings: Settings) -> None:
+    template = settings.wechat_mp_template_id
+    if not template or not settings.wechat_app_id:
+        return
+    openid = followers.mini_program_openid(session, settings.wechat_app_id, note.account_id)
+    if openid is None or not followers.has_subscription(session, note.account_id, template):
+        return
+    wechat = client.mini_program(settings, runtime.current().redis)
+    when = note.created_at.astimezone(clock.CHINA).strftime("%Y-%m-%d %H:%M")
+    data = {
+        "thing1": {"value": note.title[:20]},
+        "thing2": {"value": note.body[:20]},
+        "time3": {"value": when},
+    }
+    try:
+        wechat.wxa.send_subscribe_message(openid, template, data, page="pages/index/index")
+    except WeChatClientException as exc:
+        if exc.errcode == REFUSED:
+            return  # the patient withdrew the permission: nothing more to do
+        raise outbox.DeliveryError(f"WeChat {exc.errcode}: {exc.errmsg}") from exc
+    except OSError as exc:
+        raise outbox.DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+    # Used only once sent: a failed attempt (retried later) keeps the permission.
+    followers.take_subscription(session, note.account_id, template)
 
 
 outbox.register_channel(WECHAT_CHANNEL, send)

@@ -8,6 +8,7 @@ import logging
 from bot import client, notifications
 from core import clock, runtime
 from core.celery_app import celery
+from core.notify import notify
 from identity.services import followers
 
 log = logging.getLogger(__name__)
@@ -27,4 +28,10 @@ def link_follower(app_id: str, openid: str) -> bool:
         return False
     with rt.database.transaction() as session:
         row = followers.follower(session, app_id, openid, clock.now())
-        return followers.link_by_unionid(session, row, unionid) is not None
+        account = followers.link_by_unionid(session, row, unionid)
+        if account is None:
+            return False
+        # The answer to the follow, now that we know who it is (a customer-service message).
+        notify(session, account.id, "wechat.linked", "公众号已关联您的就诊账户",
+               "今后复诊、处方、取药和配送的消息会在这里通知您。")  # fmt: skip
+        return True

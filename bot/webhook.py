@@ -105,7 +105,10 @@ def receive() -> Response:
     if reply.link_in_background:
         from bot.tasks import link_follower
 
-        link_follower.delay(settings().wechat_oa_app_id, message.source)
+        try:
+            link_follower.delay(settings().wechat_oa_app_id, message.source)
+        except Exception:  # the answer goes out regardless; linking can happen on a later visit
+            log.exception("could not start linking follower %s", message.source)
     return _respond(rendered, crypto)
 
 

@@ -60,6 +60,9 @@ class Settings:
     wechat_oa_aes_key: str = ""
     # The Official Account's template for notifications (first/keyword1/keyword2/remark).
     wechat_oa_template_id: str = ""
+    # The mini-program's subscribe-message template (thing1 title, thing2 detail, time3 when),
+    # for patients who do not follow the Official Account.
+    wechat_mp_template_id: str = ""
     # Return visits: how old an offline diagnosis may be, how long a request waits for a doctor.
     return_visit_window_days: int = 365
     consultation_accept_timeout_seconds: int = 30 * 60

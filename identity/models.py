@@ -286,3 +286,17 @@ class BindingCode(Base):
     code_index: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class WeChatSubscription(Base):
+    """Mini-program subscribe messages the patient allowed (wx.requestSubscribeMessage): each
+    acceptance allows one message of that template."""
+
+    __tablename__ = "wechat_subscriptions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    template_id: Mapped[str] = mapped_column(String(64))
+    remaining: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (UniqueConstraint("account_id", "template_id"),)

@@ -160,3 +160,9 @@ class AllergiesOut(BaseModel):
 class BindingCodeOut(BaseModel):
     code: str = Field(description="send “绑定 <code>” to the Official Account within 10 minutes")
     expires_at: dt.datetime
+
+
+class SubscriptionsIn(BaseModel):
+    accepted: list[str] = Field(
+        max_length=10, description="template ids the patient accepted in wx.requestSubscribeMessage"
+    )

@@ -13,7 +13,13 @@ from core import audit
 from core.audit import Actor
 from core.crypto import blind_index
 from core.errors import DomainError
-from identity.models import Account, BindingCode, WeChatFollower, WeChatIdentity
+from identity.models import (
+    Account,
+    BindingCode,
+    WeChatFollower,
+    WeChatIdentity,
+    WeChatSubscription,
+)
 from identity.services.accounts import actor_of
 
 CODE_CONTEXT = "identity.binding_code"
@@ -135,3 +141,59 @@ def record_subscriptions(session: Session, row: WeChatFollower, data: dict[str, 
                 accepted.discard(template)
     row.accepted_templates = sorted(accepted)
     session.flush()
+
+
+MAX_CREDITS = 20  # more acceptances than this are not kept: nobody needs a backlog of pings
+
+
+def accept_subscriptions(session: Session, account: Account, template_ids: list[str]) -> None:
+    """The mini-program reports the templates the patient accepted: one message each."""
+    for template in dict.fromkeys(t.strip() for t in template_ids if t.strip()):
+        row = session.scalar(
+            select(WeChatSubscription)
+            .where(
+                WeChatSubscription.account_id == account.id,
+                WeChatSubscription.template_id == template[:64],
+            )
+            .with_for_update()
+        )
+        if row is None:
+            row = WeChatSubscription(account_id=account.id, template_id=template[:64], remaining=0)
+            session.add(row)
+        row.remaining = min(row.remaining + 1, MAX_CREDITS)
+    session.flush()
+
+
+def take_subscription(session: Session, account_id: int, template_id: str) -> bool:
+    """Use one allowed message of the template, if the patient has one left."""
+    row = session.scalar(
+        select(WeChatSubscription)
+        .where(
+            WeChatSubscription.account_id == account_id,
+            WeChatSubscription.template_id == template_id,
+        )
+        .with_for_update()
+    )
+    if row is None or row.remaining <= 0:
+        return False
+    row.remaining -= 1
+    session.flush()
+    return True
+
+
+def has_subscription(session: Session, account_id: int, template_id: str) -> bool:
+    remaining = session.scalar(
+        select(WeChatSubscription.remaining).where(
+            WeChatSubscription.account_id == account_id,
+            WeChatSubscription.template_id == template_id,
+        )
+    )
+    return bool(remaining and remaining > 0)
+
+
+def mini_program_openid(session: Session, app_id: str, account_id: int) -> str | None:
+    return session.scalar(
+        select(WeChatIdentity.openid)
+        .where(WeChatIdentity.app_id == app_id, WeChatIdentity.account_id == account_id)
+        .limit(1)
+    )

@@ -123,3 +123,66 @@ def test_unfollowed_or_unlinked_get_nothing(session: Session, fake: FakeWeChat) 
     assert gone.status is OutboxStatus.delivered  # settled: nothing to send
     assert stranger.status is OutboxStatus.delivered
     assert fake.sent == []
+
+
+def test_mini_program_subscribe_messages_for_those_who_do_not_follow(
+    make_app: Any, fake: FakeWeChat, session: Session, redis: Any
+) -> None:
+    """No Official Account link: one subscribe message per acceptance, then nothing."""
+    from identity.models import WeChatIdentity
+    from tests.helpers import bearer
+
+    app: Flask = make_app(
+        WECHAT_APP_ID=APP_ID,
+        WECHAT_APP_SECRET=SECRET,
+        WECHAT_MP_TEMPLATE_ID="MP-TPL",
+        WECHAT_API_BASE=fake.url,
+    )
+    patient = factories.verified_patient()
+    session.add(WeChatIdentity(app_id=APP_ID, openid="mp-o-1", account_id=patient.id))
+    session.flush()
+    accepted = app.test_client().post(
+        "/api/v1/me/wechat-subscriptions",
+        headers=bearer(session, account=patient),
+        json={"accepted": ["MP-TPL"]},
+    )
+    assert accepted.status_code == 204
+    first = _tell(session, patient.id)
+    second = _tell(session, patient.id)
+    assert first.status is OutboxStatus.delivered
+    assert second.status is OutboxStatus.delivered
+    assert [(path, body["touser"]) for path, body in fake.sent] == [
+        ("/cgi-bin/message/subscribe/send", "mp-o-1")
+    ]
+    assert fake.sent[0][1]["data"]["thing1"]["value"] == "处方已审核通过"
+
+
+def test_a_new_follower_is_linked_by_unionid_and_told(
+    make_app: Any, fake: FakeWeChat, session: Session, redis: Any
+) -> None:
+    """The follow is answered at once; the unionid look-up (slow) runs as a task, links the
+    follower to the mini-program account with the same unionid, and tells them."""
+    from identity.models import WeChatIdentity
+    from tests.bot.test_webhook import TOKEN, _content, _post, _xml
+
+    app: Flask = make_app(
+        WECHAT_OA_APP_ID=APP_ID,
+        WECHAT_OA_APP_SECRET=SECRET,
+        WECHAT_OA_TOKEN=TOKEN,
+        WECHAT_API_BASE=fake.url,
+    )
+    patient = factories.verified_patient()
+    session.add(
+        WeChatIdentity(app_id="wx-mini", openid="mp-1", unionid="U-1", account_id=patient.id)
+    )
+    session.flush()
+    assert "感谢关注" in _content(_post(app.test_client(), _xml("event", Event="subscribe")))
+    row = session.scalar(select(WeChatFollower))
+    assert row is not None
+    session.refresh(row)
+    assert row.account_id == patient.id
+    for message in session.scalars(select(OutboxMessage)):
+        message.next_attempt_at = clock.now() - dt.timedelta(seconds=1)
+    session.commit()
+    relay_outbox()
+    assert any("公众号已关联" in body["text"]["content"] for _, body in fake.sent)

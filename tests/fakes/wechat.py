@@ -57,6 +57,10 @@ class FakeWeChat:
                 if answer is None:
                     return {"errcode": 40029, "errmsg": "invalid code"}
                 return answer
+            if path == "/cgi-bin/user/info":
+                if query.get("access_token") not in self.tokens_issued:
+                    return {"errcode": 40001, "errmsg": "invalid credential"}
+                return {"subscribe": 1, "openid": query.get("openid"), "unionid": "U-1"}
         return {"errcode": -1, "errmsg": f"no fake for {path}"}
 
     def post(self, path: str, query: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
@@ -70,11 +74,13 @@ class FakeWeChat:
             if path == "/cgi-bin/message/custom/send" and self.custom_errcode is not None:
                 errcode, self.custom_errcode = self.custom_errcode, None
                 return {"errcode": errcode, "errmsg": "response out of time limit"}
-            if path in ("/cgi-bin/message/custom/send", "/cgi-bin/message/template/send"):
+            if path in (
+                "/cgi-bin/message/custom/send",
+                "/cgi-bin/message/template/send",
+                "/cgi-bin/message/subscribe/send",
+            ):
                 self.sent.append((path, body))
                 return {"errcode": 0, "errmsg": "ok", "msgid": len(self.sent)}
-            if path == "/cgi-bin/user/info":
-                return {"subscribe": 1, "openid": query.get("openid"), "unionid": "U-1"}
         return {"errcode": -1, "errmsg": f"no fake for {path}"}
 
 

@@ -21,6 +21,7 @@ from identity.schemas import (
     MeOut,
     PersonOut,
     RealNameIn,
+    SubscriptionsIn,
     TokenOut,
     VerificationOut,
     WeChatSignIn,
@@ -274,3 +275,19 @@ def wechat_binding_code() -> tuple[Response, int]:
     code = followers.issue_binding_code(db_session(), api_account(), now)
     out = BindingCodeOut(code=code, expires_at=now + followers.CODE_TTL)
     return jsonify(out.model_dump(mode="json")), 201
+
+
+@bp.post("/me/wechat-subscriptions")
+@operation(
+    "Report the subscribe-message templates the patient accepted in the mini-program",
+    tag="patients",
+    body=SubscriptionsIn,
+    status=204,
+    description="Each acceptance allows one notification as a mini-program subscribe message "
+    "(used when the patient does not follow the Official Account).",
+)
+@api_roles_required(Role.patient)
+def wechat_subscriptions() -> Response:
+    data: SubscriptionsIn = body()
+    followers.accept_subscriptions(db_session(), api_account(), data.accepted)
+    return Response(status=204)
