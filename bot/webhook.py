@@ -21,6 +21,7 @@ from bot import conversation, notifications, signature
 from bot.store import ANSWER_TTL, MemoryStore, RedisStore, Store
 from core import clock, runtime
 from identity.services import followers
+from web.openapi import operation
 from web.session import commit_now, db_session
 from web.settings import settings
 
@@ -60,6 +61,13 @@ def _checked() -> None:
 
 
 @bp.get("/callback")
+@operation(
+    "WeChat's server check of the Official Account callback (echoes echostr)",
+    tag="wechat",
+    public=True,
+    description="Query: signature, timestamp, nonce, echostr. A wrong signature or a timestamp "
+    "more than 5 minutes away is refused (403).",
+)
 def verify() -> Response:
     """WeChat's server check when the callback URL is configured."""
     _checked()
@@ -67,6 +75,14 @@ def verify() -> Response:
 
 
 @bp.post("/callback")
+@operation(
+    "Official Account messages and events from WeChat (XML; plain or AES encrypted)",
+    tag="wechat",
+    public=True,
+    description="Query: signature, timestamp, nonce, and for the encrypted mode encrypt_type=aes "
+    "and msg_signature. Body and reply are WeChat's XML; anything unhandled is answered "
+    "`success`. Retries (same MsgId, or sender + CreateTime + Event) get the first answer.",
+)
 def receive() -> Response:
     _checked()
     crypto = _crypto()

@@ -141,7 +141,7 @@ def documented_paths(app: Flask) -> list[str]:
 
 
 def _in_document(path: str) -> bool:
-    return path.startswith("/api/") or path == "/healthz"
+    return path.startswith("/api/") or path in ("/healthz", "/wechat/callback")
 
 
 def build_document(app: Flask) -> dict[str, Any]:

@@ -277,3 +277,10 @@ def test_the_demo_cli_talks_to_the_real_webhook(make_app: Any, session: Session)
     )
     assert result.exit_code == 0, result.output
     assert "1 复诊开药" in result.output
+
+
+def test_scanning_a_family_doctor_code_while_following(oa: Flask, session: Session) -> None:
+    client = oa.test_client()
+    _post(client, _xml("event", Event="subscribe"))
+    reply = _content(_post(client, _xml("event", Event="SCAN", EventKey="family_doctor:7")))
+    assert "家庭医生" in reply
