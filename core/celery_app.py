@@ -35,6 +35,7 @@ def configure(settings: Settings) -> Celery:
             "relay-outbox": {"task": "core.relay_outbox", "schedule": 10.0},
             "purge-expired-tokens": {"task": "identity.purge_expired_tokens", "schedule": 3600.0},
             "expire-consultations": {"task": "followup.expire_consultations", "schedule": 60.0},
+            "follow-up-reminders": {"task": "followup.send_reminders", "schedule": 3600.0},
             "expire-prescriptions": {
                 "task": "prescriptions.expire_prescriptions",
                 "schedule": 300.0,

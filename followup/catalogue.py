@@ -63,3 +63,17 @@ def consent() -> Consent:
         .read_text("utf-8")
     )
     return Consent(CONSENT_VERSION, text)
+
+
+AGREEMENT_VERSION = "v1"
+
+
+@cache
+def family_doctor_agreement() -> Consent:
+    """The family-doctor service agreement the patient reads and accepts before signing."""
+    text = (
+        resources.files("followup.data")
+        .joinpath(f"family_doctor_agreement_{AGREEMENT_VERSION}.md")
+        .read_text("utf-8")
+    )
+    return Consent(AGREEMENT_VERSION, text)

@@ -9,14 +9,17 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -233,6 +236,7 @@ class Referral(Base):
 class ReadingKind(enum.StrEnum):
     blood_pressure = "blood_pressure"
     glucose = "glucose"
+    weight = "weight"
 
 
 class Reading(Base):
@@ -245,8 +249,165 @@ class Reading(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     kind: Mapped[ReadingKind] = mapped_column(Enum(ReadingKind, native_enum=False, length=16))
+    # weight readings carry weight_kg only
     systolic: Mapped[int | None] = mapped_column(Integer)
     diastolic: Mapped[int | None] = mapped_column(Integer)
     glucose_mmol: Mapped[float | None] = mapped_column(Float)
+    pulse: Mapped[int | None] = mapped_column(Integer)
+    fasting: Mapped[bool | None] = mapped_column(Boolean)
+    weight_kg: Mapped[float | None] = mapped_column(Float)
+    # Against the patient's target band: in_band, above, below, danger.
+    band: Mapped[str | None] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))  # wechat, api
     measured_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+# --- family doctors: teams, contracts, follow-up ---------------------------------------------
+
+
+class FamilyDoctorTeam(Base):
+    """A family-doctor team of a community health centre, led by one of its doctors."""
+
+    __tablename__ = "family_doctor_teams"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    centre: Mapped[str] = mapped_column(String(128))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    lead: Mapped[Practitioner] = relationship()
+    members: Mapped[list[TeamMember]] = relationship(back_populates="team")
+
+
+class TeamMember(Base):
+    __tablename__ = "family_doctor_team_members"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("family_doctor_teams.id"), index=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+
+    team: Mapped[FamilyDoctorTeam] = relationship(back_populates="members")
+    practitioner: Mapped[Practitioner] = relationship()
+
+    __table_args__ = (UniqueConstraint("team_id", "practitioner_id"),)
+
+
+class ContractState(enum.StrEnum):
+    active = "active"
+    ended = "ended"  # its term ran out, or it was renewed into a new contract
+    terminated = "terminated"  # ended early, with a reason
+
+    @property
+    def label(self) -> str:
+        return {"active": "履约中", "ended": "已到期", "terminated": "已解约"}[self.value]
+
+
+class Contract(Base):
+    """A person signed with one team for a term and a package, after reading and accepting the
+    agreement (its version and digest are kept). One active contract per person: the database
+    refuses a second."""
+
+    __tablename__ = "family_doctor_contracts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    guardian_person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("family_doctor_teams.id"), index=True)
+    package: Mapped[str] = mapped_column(String(32))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    state: Mapped[ContractState] = mapped_column(_enum(ContractState), index=True)
+    agreement_version: Mapped[str] = mapped_column(String(16))
+    agreement_digest: Mapped[str] = mapped_column(String(64))
+    agreed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str | None] = mapped_column(String(200))
+    renewed_from_id: Mapped[int | None] = mapped_column(ForeignKey("family_doctor_contracts.id"))
+
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    team: Mapped[FamilyDoctorTeam] = relationship()
+
+    __table_args__ = (
+        Index(
+            "uq_family_doctor_contracts_one_active",
+            "person_id",
+            unique=True,
+            postgresql_where=text("state = 'active'"),
+            sqlite_where=text("state = 'active'"),
+        ),
+    )
+
+
+class ChronicDisease(enum.StrEnum):
+    hypertension = "hypertension"
+    diabetes = "diabetes"
+
+    @property
+    def label(self) -> str:
+        return "高血压" if self is ChronicDisease.hypertension else "2型糖尿病"
+
+
+class FollowUpPlan(Base):
+    """Follow-up of one chronic disease under a contract: when the next visit is due, and how
+    many visits in a row found it not under control."""
+
+    __tablename__ = "follow_up_plans"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("family_doctor_contracts.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    disease: Mapped[ChronicDisease] = mapped_column(_enum(ChronicDisease))
+    next_due_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    unsatisfactory_in_a_row: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    contract: Mapped[Contract] = relationship()
+    person: Mapped[Person] = relationship()
+
+    __table_args__ = (UniqueConstraint("contract_id", "disease"),)
+
+
+class FollowUpRecord(Base):
+    """One follow-up, written by a team member: how it was held, what was found, how control
+    was classified, and when the next one is due."""
+
+    __tablename__ = "follow_up_records"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("follow_up_plans.id"), index=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    way: Mapped[str] = mapped_column(String(16))  # clinic, home, phone, online
+    systolic: Mapped[int | None] = mapped_column(Integer)
+    diastolic: Mapped[int | None] = mapped_column(Integer)
+    glucose_mmol: Mapped[float | None] = mapped_column(Float)
+    danger_signs: Mapped[list[str]] = mapped_column(JSON)
+    adverse_reaction: Mapped[bool] = mapped_column(Boolean, default=False)
+    new_complication: Mapped[bool] = mapped_column(Boolean, default=False)
+    adherence: Mapped[str] = mapped_column(String(16))  # regular, intermittent, none
+    classification: Mapped[str] = mapped_column(String(24))
+    next_due_on: Mapped[dt.date] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    practitioner: Mapped[Practitioner] = relationship()
+
+
+class Reminder(Base):
+    """A reminder sent (or a worklist entry made) for one due event: the unique key makes a
+    second run of beat send nothing."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(
+        String(32)
+    )  # follow_up_due, follow_up_overdue, contract_ending
+    subject_id: Mapped[int] = mapped_column(BigId)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("kind", "subject_id", "due_on"),)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -204,3 +205,138 @@ class NotificationOut(BaseModel):
 
 class NotificationList(BaseModel):
     notifications: list[NotificationOut]
+
+
+# --- family doctors ----------------------------------------------------------------------
+
+
+class AgreementOut(BaseModel):
+    version: str
+    digest: str
+    text: str
+
+
+class TeamOut(BaseModel):
+    id: int
+    name: str
+    centre: str
+    lead_name: str
+
+
+class TeamList(BaseModel):
+    teams: list[TeamOut]
+
+
+class ContractIn(BaseModel):
+    person_id: int | None = Field(None, description="a dependent's person id; omit for oneself")
+    team_id: int
+    package: str = Field("chronic", description="basic or chronic")
+    agreement_version: str = Field(description="of the agreement the patient read and accepted")
+    agreement_digest: str
+
+
+class RenewIn(BaseModel):
+    team_id: int | None = Field(None, description="another team at term end; omit to stay")
+    agreement_version: str
+    agreement_digest: str
+
+
+class TerminateIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class PlanOut(BaseModel):
+    id: int
+    disease: str
+    disease_label: str
+    next_due_on: dt.date
+    unsatisfactory_in_a_row: int
+
+
+class ContractOut(BaseModel):
+    id: int
+    person_id: int
+    team_id: int
+    team_name: str
+    package: str
+    state: str
+    state_label: str
+    starts_on: dt.date
+    ends_on: dt.date
+    agreement_version: str
+    plans: list[PlanOut] = Field(default_factory=list)
+
+
+class ContractList(BaseModel):
+    contracts: list[ContractOut]
+
+
+class ReadingIn(BaseModel):
+    person_id: int | None = None
+    kind: Literal["blood_pressure", "glucose", "weight"]
+    systolic: int | None = Field(None, ge=0, le=1000)
+    diastolic: int | None = Field(None, ge=0, le=1000)
+    pulse: int | None = Field(None, ge=0, le=1000)
+    glucose_mmol: float | None = Field(None, ge=0, le=1000)
+    fasting: bool | None = None
+    weight_kg: float | None = Field(None, ge=0, le=1000)
+
+
+class ReadingOut(BaseModel):
+    id: int
+    kind: str
+    systolic: int | None
+    diastolic: int | None
+    pulse: int | None
+    glucose_mmol: float | None
+    fasting: bool | None
+    weight_kg: float | None
+    band: str | None = Field(description="in_band, above, danger (against the patient's target)")
+    measured_at: dt.datetime
+    in_person_required: bool = False
+    advice: str | None = None
+    referral_id: int | None = None
+
+
+class ReadingList(BaseModel):
+    readings: list[ReadingOut]
+
+
+class FollowUpIn(BaseModel):
+    held_on: dt.date
+    way: Literal["clinic", "home", "phone", "online"]
+    systolic: int | None = Field(None, ge=40, le=300)
+    diastolic: int | None = Field(None, ge=20, le=200)
+    fasting_glucose: float | None = Field(None, ge=1, le=40)
+    heart_rate: int | None = Field(None, ge=20, le=250)
+    symptoms: list[str] = Field(default_factory=list, description="triage symptom codes")
+    adverse_reaction: bool = False
+    new_complication: bool = False
+    adherence: Literal["regular", "intermittent", "none"]
+    notes: str = Field("", max_length=2000)
+
+
+class FollowUpOut(BaseModel):
+    id: int
+    plan_id: int
+    held_on: dt.date
+    way: str
+    classification: str
+    classification_label: str
+    danger_signs: list[str]
+    next_due_on: dt.date
+    referral_id: int | None
+
+
+class WorkItem(BaseModel):
+    plan_id: int
+    person_name: str = Field(description="masked")
+    disease_label: str
+    next_due_on: dt.date
+    note: str = ""
+
+
+class WorklistOut(BaseModel):
+    overdue: list[WorkItem]
+    due: list[WorkItem]
+    alerts: list[WorkItem]

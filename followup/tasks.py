@@ -12,3 +12,12 @@ def expire_consultations() -> int:
     """Requests no doctor accepted in time become expired, and the patient is told."""
     with runtime.current().database.transaction() as session:
         return len(consultations.expire_due(session, clock.now()))
+
+
+@celery.task(name="followup.send_reminders")
+def send_reminders() -> int:
+    """Follow-ups coming due and overdue, contracts ending: each reminder once per due event."""
+    from followup.services import follow_ups
+
+    with runtime.current().database.transaction() as session:
+        return follow_ups.send_reminders(session, clock.now())

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from core import audit
-from core.errors import ValidationFailed
-from followup import triage
+from core import audit, clock
+from core.errors import DomainError
+from followup import classification, triage
 from followup.models import Reading, ReadingKind, ReferralSource
-from followup.services import referrals
+from followup.services import follow_ups, referrals
+from identity import rules as identity_rules
 from identity.models import Account, Person
 from identity.services import actor_of
 
@@ -29,12 +30,39 @@ BP_RANGE = (40, 300)
 GLUCOSE_RANGE = (1.0, 40.0)
 
 
+class ImplausibleReading(DomainError):
+    code = "implausible_reading"
+    status = 422
+    title = "读数不合理，请核对后重新上报"
+
+
 @dataclass(frozen=True)
 class Parsed:
     kind: ReadingKind
     systolic: int | None = None
     diastolic: int | None = None
     glucose_mmol: float | None = None
+    pulse: int | None = None
+    fasting: bool | None = None
+    weight_kg: float | None = None
+
+    def check(self) -> None:
+        """Refuse what no living patient measures (a typo), storing nothing."""
+        if self.kind is ReadingKind.blood_pressure:
+            low, high = BP_RANGE
+            if self.systolic is None or self.diastolic is None:
+                raise ImplausibleReading("须填写收缩压和舒张压")
+            if not (low <= self.diastolic < self.systolic <= high):
+                raise ImplausibleReading("血压数值不合理，例如“135/85”")
+            if self.pulse is not None and not 25 <= self.pulse <= 250:
+                raise ImplausibleReading("脉搏数值不合理")
+        elif self.kind is ReadingKind.glucose:
+            if self.glucose_mmol is None or not (
+                GLUCOSE_RANGE[0] <= self.glucose_mmol <= GLUCOSE_RANGE[1]
+            ):
+                raise ImplausibleReading("血糖数值不合理，例如“6.8”")
+        elif self.weight_kg is None or not 2 <= self.weight_kg <= 300:
+            raise ImplausibleReading("体重数值不合理")
 
     @property
     def vitals(self) -> triage.Vitals:
@@ -43,6 +71,8 @@ class Parsed:
     def describe(self) -> str:
         if self.kind is ReadingKind.blood_pressure:
             return f"血压 {self.systolic}/{self.diastolic} mmHg"
+        if self.kind is ReadingKind.weight:
+            return f"体重 {self.weight_kg:g} kg"
         return f"血糖 {self.glucose_mmol:g} mmol/L"
 
 
@@ -53,16 +83,14 @@ def parse(text: str) -> Parsed | None:
     match = BP.match(plain)
     if match:
         systolic, diastolic = int(match.group(1)), int(match.group(2))
-        low, high = BP_RANGE
-        if not (low <= diastolic < systolic <= high):
-            raise ValidationFailed("血压数值不合理，请核对后重新发送，例如“血压 135/85”")
-        return Parsed(ReadingKind.blood_pressure, systolic=systolic, diastolic=diastolic)
+        parsed = Parsed(ReadingKind.blood_pressure, systolic=systolic, diastolic=diastolic)
+        parsed.check()
+        return parsed
     match = GLUCOSE.match(plain)
     if match:
-        value = float(match.group(1))
-        if not GLUCOSE_RANGE[0] <= value <= GLUCOSE_RANGE[1]:
-            raise ValidationFailed("血糖数值不合理，请核对后重新发送，例如“血糖 6.8”")
-        return Parsed(ReadingKind.glucose, glucose_mmol=value)
+        parsed = Parsed(ReadingKind.glucose, glucose_mmol=float(match.group(1)))
+        parsed.check()
+        return parsed
     return None
 
 
@@ -81,7 +109,17 @@ def record(
     source: str,
     now: dt.datetime,
 ) -> Recorded:
-    """Store the reading; a dangerous one also creates an urgent hand-off to the hospital."""
+    """Store the reading, classified against the patient's target; a dangerous one also
+    creates an urgent hand-off to the hospital and alerts the family doctor."""
+    parsed.check()
+    age = identity_rules.age_on(person.birth_date, now.astimezone(clock.CHINA).date())
+    band = (
+        classification.reading_band(
+            parsed.systolic, parsed.diastolic, parsed.glucose_mmol, parsed.fasting, age
+        )
+        if parsed.kind is not ReadingKind.weight
+        else None
+    )
     reading = Reading(
         person_id=person.id,
         account_id=account.id,
@@ -89,6 +127,10 @@ def record(
         systolic=parsed.systolic,
         diastolic=parsed.diastolic,
         glucose_mmol=parsed.glucose_mmol,
+        pulse=parsed.pulse,
+        fasting=parsed.fasting,
+        weight_kg=parsed.weight_kg,
+        band=band,
         source=source,
         measured_at=now,
     )
@@ -112,4 +154,10 @@ def record(
             red_flags=flags,
         )
         referral_id = referral.id
+        follow_ups.alert_family_doctor(
+            session,
+            person.id,
+            f"签约居民上报{parsed.describe()}，达到紧急转诊标准，已通知医院并告知居民就医。",
+            now.astimezone(clock.CHINA).date(),
+        )
     return Recorded(reading, assessment, referral_id)

@@ -8,6 +8,7 @@ from web.api import (
     consultations,
     diagnoses,
     drugs,
+    family,
     identity,
     kiosk,
     meta,
@@ -36,6 +37,7 @@ def register(app: Flask, csrf_exempt: list[object]) -> None:
         review,
         pharmacy,
         kiosk,
+        family,
     )
     for module in modules:
         app.register_blueprint(module.bp, url_prefix=PREFIX)
