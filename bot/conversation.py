@@ -9,13 +9,14 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.store import STATE_TTL, Store
 from core.errors import DomainError
 from followup import triage
-from followup.models import DiagnosisStatus, ReferralSource
-from followup.services import diagnoses, readings, referrals
+from followup.models import DiagnosisStatus, FollowUpPlan, ReferralSource
+from followup.services import contracts, diagnoses, readings, referrals
 from identity.models import Account, WeChatFollower
 from identity.services import actor_of, followers
 from pharmacy.fulfilment import for_prescription
@@ -164,8 +165,27 @@ def on_click(
         store.put(_state_key(row.openid), "READING", STATE_TTL)
         return Reply("请发送读数，例如“血压 135/85”或“血糖 6.8”。")
     if key == "FAMILY_DOCTOR":
-        return Reply("家庭医生签约服务即将开通，届时可在这里查看随访计划。")
+        return Reply(_family_doctor_text(session, account))
     return Reply(MENU)
+
+
+def _family_doctor_text(session: Session, account: Account) -> str:
+    active = [c for c in contracts.for_account(session, account) if c.state.value == "active"]
+    if not active:
+        return "您还没有签约家庭医生。可在小程序“我的家庭医生”选择团队并签约。"
+    lines = []
+    for contract in active:
+        lines.append(
+            f"签约团队：{contract.team.name}（{contract.team.centre}），至 {contract.ends_on}"
+        )
+        for plan in session.scalars(
+            select(FollowUpPlan).where(
+                FollowUpPlan.contract_id == contract.id, FollowUpPlan.active.is_(True)
+            )
+        ):
+            lines.append(f"{plan.disease.label}：下次随访 {plan.next_due_on}")
+    lines.append("可随时回复“血压 135/85”或“血糖 6.8”上报读数。")
+    return "\n".join(lines)
 
 
 def _prescriptions_text(session: Session, account: Account) -> str:

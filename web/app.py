@@ -24,6 +24,7 @@ from web import api, auth, errors, health, session
 from web.consoles import admin as admin_console
 from web.consoles import doctor as doctor_console
 from web.consoles import face_check
+from web.consoles import family as family_console
 from web.consoles import kiosk as kiosk_console
 from web.consoles import pharmacist as pharmacist_console
 from web.consoles import prescribing as doctor_prescriptions
@@ -95,6 +96,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pharmacist_console.bp)
     app.register_blueprint(doctor_prescriptions.bp)
     app.register_blueprint(kiosk_console.bp)
+    app.register_blueprint(family_console.bp)
     app.add_template_filter(record_diagnosis, "fromjson_name")
     app.register_blueprint(face_check.bp)
     app.add_template_filter(china_time)

@@ -156,6 +156,7 @@ class Worklist:
     overdue: list[FollowUpPlan]
     due: list[FollowUpPlan]
     alerts: list[tuple[FollowUpPlan, str]]
+    plans: list[FollowUpPlan]  # every active plan of the teams
 
 
 def worklist(session: Session, team_ids: list[int], today: dt.date) -> Worklist:
@@ -185,7 +186,7 @@ def worklist(session: Session, team_ids: list[int], today: dt.date) -> Worklist:
             alerts.append((plan, "最近一次自测读数达到紧急转诊标准"))
         elif len(recent) == POOR_RUN and all(b in ("above", "danger") for b in recent):
             alerts.append((plan, f"连续 {POOR_RUN} 次自测读数高于目标"))
-    return Worklist(overdue, due, alerts)
+    return Worklist(overdue, due, alerts, plans)
 
 
 def _once(session: Session, kind: str, subject_id: int, due_on: dt.date) -> bool:

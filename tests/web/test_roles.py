@@ -27,6 +27,10 @@ def test_each_role_is_refused_from_other_consoles(
         account = factories.practitioner(
             kind=PractitionerKind.pharmacist, department="药剂科", title=Title.pharmacist
         ).account
+    elif role is Role.family_doctor:
+        account = factories.practitioner(
+            kind=PractitionerKind.family_doctor, department="全科"
+        ).account
     elif role is Role.kiosk:
         account = kiosk_at(session, pharmacy(session)).kiosk.account
         account.password_hash = factories.PASSWORD_HASH

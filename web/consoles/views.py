@@ -52,7 +52,13 @@ CONSOLES = (
     Console(
         Role.kiosk, "kiosk", "药房自助终端", "扫码核验处方、核对身份、发药", "kiosk_console.index"
     ),
-    Console(Role.family_doctor, "family-doctor", "家庭医生随访台", "签约居民、随访计划、血压血糖"),
+    Console(
+        Role.family_doctor,
+        "family-doctor",
+        "家庭医生随访台",
+        "签约居民、随访计划、血压血糖",
+        "family_console.index",
+    ),
     Console(
         Role.admin, "admin", "管理后台", "医务人员登记与资质、签名密钥、审计", "admin_console.index"
     ),

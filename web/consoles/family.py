@@ -1,0 +1,207 @@
+"""The family-doctor console: the worklist (overdue, due, reading alerts), a patient page with
+the contract, follow-up history, charts of blood pressure and glucose against the target band
+(SVG drawn here on the server: no script, no CDN) and the follow-up form."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
+from werkzeug.wrappers import Response
+from wtforms import (
+    BooleanField,
+    DateField,
+    FloatField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, NumberRange, Optional
+
+from core import clock
+from core.crypto import mask_name
+from core.errors import DomainError
+from followup import classification
+from followup.classification import Findings
+from followup.models import ChronicDisease, FollowUpPlan, Reading, ReadingKind
+from followup.services import contracts, follow_ups
+from identity import rules as identity_rules
+from identity.models import Role
+from identity.services import practitioners
+from web.auth import console_roles_required
+from web.session import commit_now, db_session
+
+bp = Blueprint("family_console", __name__, url_prefix="/family-doctor", template_folder="templates")
+
+
+class FollowUpForm(FlaskForm):  # type: ignore[misc]
+    held_on = DateField("随访日期", validators=[DataRequired("请填写随访日期")])
+    way = SelectField("随访方式", choices=[SelectChoice(k, v) for k, v in follow_ups.WAYS.items()])
+    systolic = IntegerField("收缩压 mmHg", validators=[Optional(), NumberRange(40, 300)])
+    diastolic = IntegerField("舒张压 mmHg", validators=[Optional(), NumberRange(20, 200)])
+    fasting_glucose = FloatField("空腹血糖 mmol/L", validators=[Optional(), NumberRange(1, 40)])
+    heart_rate = IntegerField("心率 次/分", validators=[Optional(), NumberRange(20, 250)])
+    danger = BooleanField("有危险症状（胸痛、呼吸困难、意识改变等）")
+    adverse_reaction = BooleanField("药物不良反应")
+    new_complication = BooleanField("新发或加重的并发症")
+    adherence = SelectField(
+        "服药依从性", choices=[SelectChoice(k, v) for k, v in follow_ups.ADHERENCE.items()]
+    )
+    notes = TextAreaField("随访记录与指导")
+
+
+def _teams() -> list[int]:
+    session = db_session()
+    return contracts.teams_of(session, practitioners.practitioner_for(session, current_user))
+
+
+@bp.get("/")
+@console_roles_required(Role.family_doctor)
+def index() -> str:
+    session = db_session()
+    doctor = practitioners.practitioner_for(session, current_user)
+    today = clock.today()
+    work = follow_ups.worklist(session, _teams(), today)
+    return render_template(
+        "family/index.html", doctor=doctor, work=work, today=today, mask=mask_name
+    )
+
+
+def _plan(plan_id: int) -> FollowUpPlan:
+    session = db_session()
+    plan = session.get(FollowUpPlan, plan_id)
+    if plan is None or plan.contract.team_id not in _teams():
+        abort(404)
+    return plan
+
+
+@bp.route("/plans/<int:plan_id>", methods=["GET", "POST"])
+@console_roles_required(Role.family_doctor)
+def plan_page(plan_id: int) -> str | Response:
+    session = db_session()
+    plan = _plan(plan_id)
+    form = FollowUpForm(data={"held_on": clock.today()})
+    if form.validate_on_submit():
+        visit = follow_ups.Visit(
+            held_on=form.held_on.data,
+            way=form.way.data,
+            findings=Findings(
+                systolic=form.systolic.data, diastolic=form.diastolic.data,
+                fasting_glucose=form.fasting_glucose.data, heart_rate=form.heart_rate.data,
+                symptom_codes=("chest_pain",) if form.danger.data else (),
+                adverse_reaction=form.adverse_reaction.data,
+                new_complication=form.new_complication.data,
+            ),
+            adherence=form.adherence.data,
+            notes=form.notes.data or "",
+        )  # fmt: skip
+        try:
+            row = follow_ups.record(session, current_user, plan.id, visit, clock.now())
+        except DomainError as exc:
+            session.rollback()
+            flash(exc.detail, "error")
+        else:
+            commit_now()
+            label = classification.Control(row.classification).label
+            flash(f"随访已记录：{label}，下次随访 {row.next_due_on}", "ok")
+            return redirect(url_for(".plan_page", plan_id=plan.id))
+    person = plan.person
+    age = identity_rules.age_on(person.birth_date, clock.today())
+    since = clock.now() - dt.timedelta(days=180)
+    readings = follow_ups.readings_of(session, person.id, since)
+    target = classification.target_for(age)
+    return render_template(
+        "family/plan.html",
+        plan=plan,
+        person=person,
+        age=age,
+        target=target,
+        history=follow_ups.history(session, plan.id),
+        form=form,
+        labels={c.value: c.label for c in classification.Control},
+        ways=follow_ups.WAYS,
+        bp_chart=bp_chart(readings, target)
+        if plan.disease is ChronicDisease.hypertension
+        else None,
+        glucose_chart=glucose_chart(readings, target),
+        mask=mask_name,
+    )
+
+
+@dataclass(frozen=True)
+class Axis:
+    low: float
+    high: float
+    top: int = 10
+    bottom: int = 190
+
+    def y(self, value: float) -> float:
+        span = self.high - self.low
+        return self.bottom - (value - self.low) / span * (self.bottom - self.top)
+
+
+WIDTH, LEFT, RIGHT = 640, 44, 630
+
+
+def _x(i: int, n: int) -> float:
+    return LEFT + (RIGHT - LEFT) * (i / max(n - 1, 1))
+
+
+def _svg(title: str, body: str) -> Markup:
+    # Only numbers and our own labels go in (the title escaped): nothing a user typed.
+    name = escape(title)
+    return Markup(  # noqa: S704
+        f'<svg viewBox="0 0 {WIDTH} 220" role="img" aria-label="{name}" class="chart">'
+        f"<title>{name}</title>{body}</svg>"
+    )
+
+
+def bp_chart(readings: list[Reading], target: classification.Target) -> Markup | None:
+    points = [r for r in readings if r.kind is ReadingKind.blood_pressure]
+    if not points:
+        return None
+    axis = Axis(60, 200)
+    band_top, band_bottom = axis.y(target.systolic_below), axis.y(90)
+    parts = [
+        f'<rect x="{LEFT}" y="{axis.y(target.systolic_below):.1f}" width="{RIGHT - LEFT}" '
+        f'height="{axis.y(60) - band_top:.1f}" class="band"/>',
+        f'<line x1="{LEFT}" x2="{RIGHT}" y1="{band_top:.1f}" y2="{band_top:.1f}" class="limit"/>',
+        f'<line x1="{LEFT}" x2="{RIGHT}" y1="{band_bottom:.1f}" y2="{band_bottom:.1f}" '
+        'class="limit"/>',
+        f'<text x="4" y="{band_top + 4:.1f}">{target.systolic_below}</text>',
+        f'<text x="4" y="{band_bottom + 4:.1f}">90</text>',
+    ]
+    for attr, css in (("systolic", "sys"), ("diastolic", "dia")):
+        coords = " ".join(
+            f"{_x(i, len(points)):.1f},{axis.y(getattr(r, attr)):.1f}" for i, r in enumerate(points)
+        )
+        parts.append(f'<polyline points="{coords}" class="{css}"/>')
+        for i, r in enumerate(points):
+            parts.append(
+                f'<circle cx="{_x(i, len(points)):.1f}" cy="{axis.y(getattr(r, attr)):.1f}" '
+                f'r="3" class="{css}"><title>{r.systolic}/{r.diastolic}</title></circle>'
+            )
+    return _svg(f"血压趋势（目标 <{target.systolic_below}/90 mmHg）", "".join(parts))
+
+
+def glucose_chart(readings: list[Reading], target: classification.Target) -> Markup | None:
+    points = [r for r in readings if r.kind is ReadingKind.glucose and r.glucose_mmol]
+    if not points:
+        return None
+    axis = Axis(2, 20)
+    limit = axis.y(target.fasting_glucose_below)
+    parts = [
+        f'<rect x="{LEFT}" y="{limit:.1f}" width="{RIGHT - LEFT}" '
+        f'height="{axis.y(3.9) - limit:.1f}" class="band"/>',
+        f'<text x="4" y="{limit + 4:.1f}">7.0</text>',
+    ]
+    coords = " ".join(
+        f"{_x(i, len(points)):.1f},{axis.y(r.glucose_mmol or 0):.1f}" for i, r in enumerate(points)
+    )
+    parts.append(f'<polyline points="{coords}" class="glu"/>')
+    return _svg("血糖趋势（空腹目标 <7.0 mmol/L）", "".join(parts))
