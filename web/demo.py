@@ -160,6 +160,7 @@ def seed(session: Session) -> list[str]:
         created.extend(_seed_visits(session, patient))
         created.extend(_seed_prescription(session, patient))
     created.extend(_seed_pharmacy(session))
+    created.extend(_seed_family_doctor(session))
     return created
 
 
@@ -323,3 +324,45 @@ def _seed_pharmacy(session: Session) -> list[str]:
     if terminal is not None:
         kiosk.bind(session, actor, pharmacy.id, terminal, "王府井店 1 号终端")
     return [f"pharmacy {pharmacy.name} with stock, 孙药师 on duty and the kiosk"]
+
+
+DEMO_READINGS = ((152, 96), (148, 94), (141, 90), (136, 86), (131, 83), (128, 80))
+
+
+def _seed_family_doctor(session: Session) -> list[str]:
+    """赵家庭医生 leads a team; 张三 signed with it (agreement accepted) and has reported blood
+    pressure at home over the last weeks, coming down into the target band."""
+    from followup.catalogue import family_doctor_agreement
+    from followup.models import FamilyDoctorTeam, Reading, ReadingKind
+    from followup.services import contracts
+
+    if session.scalar(select(FamilyDoctorTeam.id).limit(1)) is not None:
+        return []
+    doctor_account = identity.account_by_username(session, "familydoctor")
+    patient = identity.account_by_username(session, "patient")
+    if doctor_account is None or patient is None or patient.person is None:
+        return []
+    lead = practitioners.practitioner_for(session, doctor_account)
+    team = contracts.create_team(
+        session, Actor.system(), "赵医生家庭医生团队", "东城区东华门社区卫生服务中心", lead, []
+    )
+    agreement = family_doctor_agreement()
+    now = clock.now()
+    contracts.sign(
+        session, patient, None, team.id, "chronic", agreement.version, agreement.digest, now
+    )
+    for i, (systolic, diastolic) in enumerate(DEMO_READINGS):
+        session.add(
+            Reading(
+                person_id=patient.person.id,
+                account_id=patient.id,
+                kind=ReadingKind.blood_pressure,
+                systolic=systolic,
+                diastolic=diastolic,
+                band="above" if systolic >= 140 or diastolic >= 90 else "in_band",
+                source="wechat",
+                measured_at=now - dt.timedelta(days=(len(DEMO_READINGS) - i) * 5),
+            )
+        )
+    session.flush()
+    return [f"family-doctor team {team.name}; 张三 signed, with home blood-pressure readings"]

@@ -67,6 +67,10 @@ def test_seed_demo_then_demo_tokens_for_every_role(make_app: Any, session: Sessi
     review_queue = pharmacist_client.get("/pharmacist/").get_data(as_text=True)
     assert "待审核（1）" in review_queue
     assert "审核签名前请先完成" in review_queue
+    # The demo family doctor sees 张三 with his home readings charted.
+    family_client = demo.test_client()
+    assert sign_in(family_client, "familydoctor", "demo").headers["Location"] == "/family-doctor/"
+    assert "全部签约居民（1）" in family_client.get("/family-doctor/").get_data(as_text=True)
     # The demo kiosk is a terminal of the demo pharmacy, whose stock raises two alerts.
     kiosk_client = demo.test_client()
     assert sign_in(kiosk_client, "kiosk", "demo").headers["Location"] == "/kiosk/"
