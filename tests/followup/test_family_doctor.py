@@ -204,3 +204,27 @@ def test_reminders_once_and_overdue_across_time(
     assert {"follow_up.due", "follow_up.overdue"} <= kinds
     work = follow_ups.worklist(session, [setup.team_id], due + dt.timedelta(days=1))
     assert [p.id for p in work.overdue] == [plan.id]
+
+
+def test_a_guardian_signs_for_a_child_and_hears_before_the_term_ends(
+    client: FlaskClient, session: Session, setup: Setup
+) -> None:
+    from identity.models import Account
+
+    # The patient of the fixture (the only account with a person).
+    account = session.scalars(select(Account).where(Account.person_id.is_not(None))).first()
+    assert account is not None
+    child = factories.child_of(account)
+    signed = _sign(client, setup, person_id=child.id, package="basic")
+    assert signed.status_code == 201, signed.json
+    row = session.get(Contract, signed.json["id"])
+    assert row is not None
+    assert row.person_id == child.id
+    assert row.guardian_person_id == account.person_id
+    assert signed.json["plans"] == []  # no chronic disease confirmed for the child
+    month_before = dt.datetime.combine(row.ends_on - dt.timedelta(days=20), dt.time(9), clock.CHINA)
+    assert follow_ups.send_reminders(session, month_before) == 1
+    assert follow_ups.send_reminders(session, month_before) == 0
+    told = session.scalar(select(Notification).where(Notification.kind == "contract.ending"))
+    assert told is not None
+    assert told.account_id == account.id
