@@ -80,3 +80,21 @@ def forget_clients() -> None:
     """Drop cached clients (settings changed, e.g. between test apps)."""
     with _lock:
         _clients.clear()
+
+
+def web_oauth(settings: Settings, redirect_uri: str, state: str) -> Any:
+    """WeChat web authorisation (snsapi_base) for the Official Account's H5 pages, with the
+    same host rewriting and timeouts as the API clients."""
+    from wechatpy.oauth import WeChatOAuth
+
+    oauth = WeChatOAuth(
+        settings.wechat_oa_app_id,
+        settings.wechat_oa_app_secret,
+        redirect_uri,
+        scope="snsapi_base",
+        state=state,
+    )
+    adapter = WeChatHostAdapter(settings.wechat_api_base, settings.wechat_timeout_seconds)
+    for host in WECHAT_HOSTS:
+        oauth._http.mount(host, adapter)
+    return oauth

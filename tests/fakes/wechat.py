@@ -25,6 +25,8 @@ class FakeWeChat:
     # errcode (45015: the 48-hour window closed); tokens to treat as expired (42001).
     sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     custom_errcode: int | None = None
+    # Web authorisation: code -> openid (each code works once).
+    oauth_codes: dict[str, str] = field(default_factory=dict)
     expired_tokens: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -57,6 +59,14 @@ class FakeWeChat:
                 if answer is None:
                     return {"errcode": 40029, "errmsg": "invalid code"}
                 return answer
+            if path == "/sns/oauth2/access_token":
+                if query.get("appid") != self.app_id or query.get("secret") != self.secret:
+                    return {"errcode": 40125, "errmsg": "invalid appsecret"}
+                openid = self.oauth_codes.pop(query.get("code", ""), None)
+                if openid is None:
+                    return {"errcode": 40029, "errmsg": "invalid code"}
+                return {"access_token": "WEB", "expires_in": 7200, "openid": openid,
+                        "refresh_token": "R", "scope": "snsapi_base"}  # fmt: skip
             if path == "/cgi-bin/user/info":
                 if query.get("access_token") not in self.tokens_issued:
                     return {"errcode": 40001, "errmsg": "invalid credential"}

@@ -1,0 +1,153 @@
+"""The patient's H5 pages at a phone's size: the journey from sign-in to the pick-up QR code, a
+red-flag visit, WeChat web sign-in, and nobody sees another family's records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from bot import client as wechat_client
+from core.audit import Actor
+from identity.models import WeChatFollower
+from prescriptions.services import load_catalogue
+from tests import factories
+from tests.browser import screenshot
+from tests.fakes import wechat as fake_wechat
+from tests.followup.helpers import doctor_headers, patient_with_diagnosis
+from tests.helpers import sign_in
+from tests.pharmacy.helpers import pharmacy, stock_up
+from tests.prescriptions.helpers import claim, pharmacist_headers
+
+PHONE = {"width": 375, "height": 667}
+
+
+def _sign_in(page: Any, username: str) -> None:
+    base = page.base_url
+    page.goto(f"{base}/sign-in")
+    page.fill("#username", username)
+    page.fill("#password", factories.PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"{base}/h5/")
+
+
+def test_the_journey_from_sign_in_to_the_pick_up_code(
+    client: FlaskClient, session: Session, page: Any
+) -> None:
+    load_catalogue(session, Actor.system())
+    account, _, _ = patient_with_diagnosis(session)
+    near = pharmacy(session, "NEAR", 39.91, 116.40)
+    stock_up(session, near, "苯磺酸氨氯地平片", 100)
+    doctor = factories.practitioner()
+    session.commit()
+    page.set_viewport_size(PHONE)
+    _sign_in(page, account.username)
+    screenshot(page, "h5-home")
+    page.click("#start-visit")
+    page.fill("#complaint", "血压稳定，氨氯地平快吃完了")
+    page.check("#consent")
+    screenshot(page, "h5-new-visit")
+    page.click("#submit-visit")
+    page.wait_for_selector("#state")
+    assert "待接诊" in page.text_content("#state") or "等待" in page.text_content("main")
+    visit_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+
+    dr = doctor_headers(session, doctor)
+    assert client.post(f"/api/v1/consultations/{visit_id}/accept", headers=dr).status_code == 200
+    client.post(
+        f"/api/v1/consultations/{visit_id}/messages",
+        headers=dr,
+        json={"text": "您好，按原方案续药"},
+    )
+    written = client.post(
+        f"/api/v1/consultations/{visit_id}/prescriptions",
+        headers=dr,
+        json={"items": [{"drug": "氨氯地平", "dose_mg": 5, "times_per_day": 1, "days": 28}]},
+    ).json
+    client.post(f"/api/v1/prescriptions/{written['id']}/sign", headers=dr)
+    ph = pharmacist_headers(session)
+    claim(client, ph)
+    assert (
+        client.post(f"/api/v1/prescriptions/{written['id']}/approve", headers=ph).status_code == 200
+    )
+    session.commit()
+
+    page.wait_for_selector("text=您好，按原方案续药")  # appears without reloading
+    screenshot(page, "h5-visit")
+    page.goto(f"{page.base_url}/h5/prescriptions")
+    page.click(f"text=处方 #{written['id']}")
+    assert len(page.text_content("#code").strip()) == 19
+    page.select_option("#pharmacy_id", str(near.id))
+    page.click("#reserve")
+    page.wait_for_selector("#arranged")
+    assert "到店自取" in page.text_content("#arranged")
+    screenshot(page, "h5-prescription")
+
+
+def test_a_red_flag_visit_says_what_to_do_now(session: Session, page: Any) -> None:
+    account, _, _ = patient_with_diagnosis(session)
+    session.commit()
+    page.set_viewport_size(PHONE)
+    _sign_in(page, account.username)
+    page.goto(f"{page.base_url}/h5/visits/new")
+    page.fill("#complaint", "今天早上开始胸口痛")
+    page.check("input[value=chest_pain]")
+    page.check("#consent")
+    page.click("#submit-visit")
+    page.wait_for_selector("#red-flag")
+    assert "120" in page.text_content("#red-flag")
+    screenshot(page, "h5-red-flag")
+
+
+def test_nobody_reaches_another_familys_pages(client: FlaskClient, session: Session) -> None:
+    load_catalogue(session, Actor.system())
+    owner, headers, diagnosis_id = patient_with_diagnosis(session)
+    from tests.followup.helpers import start_visit
+
+    visit_id = start_visit(client, headers, diagnosis_id).json["id"]
+    other = factories.verified_patient("310104199007084564", "李四")
+    sign_in(client, other.username)
+    assert client.get(f"/h5/visits/{visit_id}").status_code == 404
+    assert client.get(f"/h5/visits/{visit_id}/messages.json").status_code == 404
+    assert client.get("/h5/prescriptions/1").status_code == 404
+    del owner
+
+
+@pytest.fixture
+def fake() -> Iterator[fake_wechat.FakeWeChat]:
+    server = fake_wechat.start("wx-oa-h5", "oa-secret")
+    wechat_client.forget_clients()
+    yield server
+    server.stop()
+
+
+def test_wechat_web_sign_in(make_app: Any, session: Session, fake: Any) -> None:
+    app: Flask = make_app(
+        WECHAT_OA_APP_ID="wx-oa-h5", WECHAT_OA_APP_SECRET="oa-secret", WECHAT_API_BASE=fake.url
+    )
+    account, _, _ = patient_with_diagnosis(session)
+    session.add(WeChatFollower(app_id="wx-oa-h5", openid="o-h5-1", account_id=account.id,
+                               subscribed=True, accepted_templates=[]))  # fmt: skip
+    session.flush()
+    browser = app.test_client()
+    start = browser.get("/h5/auth/wechat")
+    target = urlsplit(start.headers["Location"])
+    assert target.netloc == "open.weixin.qq.com"
+    query = parse_qs(target.query)
+    assert query["scope"] == ["snsapi_base"]
+    state = query["state"][0]
+    fake.oauth_codes["CODE-1"] = "o-h5-1"
+    back = browser.get(f"/h5/auth/wechat/return?code=CODE-1&state={state}")
+    assert back.headers["Location"].endswith("/h5/")
+    assert "发起复诊" in browser.get("/h5/").get_data(as_text=True)
+    # A forged state, or a code used twice, signs nobody in.
+    other = app.test_client()
+    other.get("/h5/auth/wechat")
+    refused = other.get("/h5/auth/wechat/return?code=CODE-1&state=forged")
+    assert refused.headers["Location"].endswith("/h5/auth/")

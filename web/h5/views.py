@@ -1,0 +1,298 @@
+"""The patient's H5 pages: home, diagnoses, starting a return visit (consent, red flags), the
+visit's conversation, prescriptions (pick-up pharmacy, the pick-up QR code) and referrals.
+Every page shows only the signed-in account's own and its dependents' records."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from reportlab.graphics import renderSVG
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from werkzeug.wrappers import Response as BaseResponse
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from core import clock
+from core.errors import DomainError
+from core.notify import inbox
+from followup import triage
+from followup.catalogue import consent
+from followup.models import Consultation, DiagnosisStatus
+from followup.services import consultations as visits
+from followup.services import diagnoses, referrals
+from identity.models import Account, Role
+from identity.services import patients
+from pharmacy import fulfilment
+from prescriptions import prescribing
+from prescriptions import services as rx
+from prescriptions.models import Prescription
+from web.auth import console_roles_required
+from web.session import commit_now, db_session
+from web.settings import settings
+
+bp = Blueprint("h5", __name__, url_prefix="/h5", template_folder="templates")
+COMMON = [s for s in triage.SYMPTOMS if s.code != "none"]
+
+
+class VisitForm(FlaskForm):  # type: ignore[misc]
+    diagnosis_id = SelectField("复诊病种", coerce=int)
+    complaint = TextAreaField(
+        "本次想咨询的问题", validators=[DataRequired("请描述本次复诊的主要问题"), Length(max=500)]
+    )
+    consent = BooleanField("我已阅读并同意《互联网复诊知情同意书》")
+
+
+class MessageForm(FlaskForm):  # type: ignore[misc]
+    text = StringField("发消息给医生", validators=[DataRequired("请输入内容"), Length(max=2000)])
+
+
+class PickupForm(FlaskForm):  # type: ignore[misc]
+    pharmacy_id = SelectField("取药药房", coerce=int)
+
+
+def _me() -> Account:
+    account: Account = current_user
+    return account
+
+
+@bp.before_request
+def _text_size() -> None:
+    if request.args.get("large") in ("0", "1"):
+        session["h5_large"] = request.args["large"] == "1"
+
+
+@bp.get("/")
+@console_roles_required(Role.patient)
+def home() -> str:
+    db = db_session()
+    account = _me()
+    state = patients.verification_state(account)
+    return render_template(
+        "h5/home.html",
+        verified=state.verified,
+        visits=visits.for_account(db, account)[:3],
+        prescriptions=rx.for_patient(db, account)[:3],
+        notes=inbox(db, account.id, 5),
+    )
+
+
+@bp.get("/diagnoses")
+@console_roles_required(Role.patient)
+def my_diagnoses() -> str:
+    db = db_session()
+    account = _me()
+    people = [account.person] + [d.person for d in patients.dependents_of(db, account)]
+    rows = [(p, diagnoses.for_person(db, p.id)) for p in people if p is not None]
+    return render_template("h5/diagnoses.html", rows=rows, Status=DiagnosisStatus)
+
+
+@bp.route("/visits/new", methods=["GET", "POST"])
+@console_roles_required(Role.patient)
+def new_visit() -> str | BaseResponse:
+    db = db_session()
+    account = _me()
+    try:
+        me = patients.ensure_verified(account)
+    except DomainError as exc:
+        flash(exc.title, "error")
+        return redirect(url_for(".home"))
+    choices = [
+        (d.id, f"{d.disease_name}（{d.institution_name} {d.diagnosed_on}）")
+        for d in diagnoses.for_person(db, me.id)
+        if d.status is DiagnosisStatus.confirmed
+    ]
+    form = VisitForm()
+    form.diagnosis_id.choices = choices
+    red_flag = None
+    if form.validate_on_submit():
+        symptoms = [s for s in request.form.getlist("symptoms") if s in triage.SYMPTOM_BY_CODE]
+        try:
+            visit = visits.start(
+                db,
+                account,
+                visits.VisitRequest(
+                    person_id=None,
+                    diagnosis_id=form.diagnosis_id.data,
+                    complaint=form.complaint.data,
+                    symptoms=symptoms or ["none"],
+                    vitals=triage.Vitals(),
+                    consent=bool(form.consent.data),
+                ),
+                settings(),
+                clock.now(),
+            )
+        except DomainError as exc:
+            if exc.code == "in_person_required":
+                commit_now()  # the hand-off stands
+                red_flag = exc
+            else:
+                db.rollback()
+                flash(exc.title if exc.code != "consent_required" else "请先阅读并同意知情同意书",
+                      "error")  # fmt: skip
+        else:
+            commit_now()
+            return redirect(url_for(".visit", consultation_id=visit.id))
+    return render_template(
+        "h5/new_visit.html",
+        form=form,
+        symptoms=COMMON,
+        consent_text=consent().text,
+        red_flag=red_flag,
+        has_diagnosis=bool(choices),
+    )
+
+
+def _visit(consultation_id: int) -> Consultation:
+    db = db_session()
+    try:
+        consultation = visits.get(db, consultation_id)
+        visits.visible_to(db, _me(), consultation)
+    except DomainError:
+        abort(404)
+    if consultation.account_id != _me().id:
+        abort(404)
+    return consultation
+
+
+@bp.route("/visits/<int:consultation_id>", methods=["GET", "POST"])
+@console_roles_required(Role.patient)
+def visit(consultation_id: int) -> str | BaseResponse:
+    db = db_session()
+    consultation = _visit(consultation_id)
+    form = MessageForm()
+    if form.validate_on_submit():
+        try:
+            visits.post_message(db, _me(), consultation.id, clock.now(), text=form.text.data)
+        except DomainError as exc:
+            db.rollback()
+            flash(exc.detail, "error")
+        else:
+            commit_now()
+        return redirect(url_for(".visit", consultation_id=consultation.id))
+    waited = int((clock.now() - consultation.requested_at).total_seconds() // 60)
+    record = visits.latest_record(db, consultation.id)
+    return render_template(
+        "h5/visit.html",
+        c=consultation,
+        messages=visits.messages(db, consultation),
+        form=form,
+        waited=waited,
+        record=record,
+    )
+
+
+@bp.get("/visits/<int:consultation_id>/messages.json")
+@console_roles_required(Role.patient)
+def visit_messages(consultation_id: int) -> Response:
+    consultation = _visit(consultation_id)
+    after = request.args.get("after", default=0, type=int)
+    return jsonify(
+        [
+            {"seq": m.seq, "sender_role": m.sender_role, "text": m.text, "image": False}
+            for m in visits.messages(db_session(), consultation, after)
+            if m.text
+        ]
+    )
+
+
+def _prescription(prescription_id: int) -> Prescription:
+    db = db_session()
+    try:
+        found = prescribing.get(db, prescription_id)
+        rx.visible_to(db, _me(), found)
+    except DomainError:
+        abort(404)
+    return found
+
+
+@bp.get("/prescriptions")
+@console_roles_required(Role.patient)
+def prescriptions() -> str:
+    return render_template("h5/prescriptions.html", rows=rx.for_patient(db_session(), _me()))
+
+
+@bp.route("/prescriptions/<int:prescription_id>", methods=["GET", "POST"])
+@console_roles_required(Role.patient)
+def prescription(prescription_id: int) -> str | BaseResponse:
+    db = db_session()
+    found = _prescription(prescription_id)
+    arranged = fulfilment.for_prescription(db, found.id)
+    form = PickupForm()
+    options = []
+    if arranged is None or arranged.state.value == "released":
+        try:
+            lat = request.args.get("lat", default=39.9087, type=float)
+            lng = request.args.get("lng", default=116.3975, type=float)
+            options = fulfilment.pharmacies_for(db, found, lat, lng, clock.now())
+        except DomainError:
+            options = []
+    form.pharmacy_id.choices = [
+        (c.pharmacy.id, f"{c.pharmacy.name}（{c.distance_km:.1f} km）") for c in options
+    ]
+    if form.validate_on_submit():
+        try:
+            fulfilment.choose_pickup(db, _me(), found.id, form.pharmacy_id.data, clock.now())
+        except DomainError as exc:
+            db.rollback()
+            flash(exc.detail if exc.detail != exc.title else exc.title, "error")
+        else:
+            commit_now()
+            flash("已为您预留药品，请凭取药码到店取药", "ok")
+        return redirect(url_for(".prescription", prescription_id=found.id))
+    show_code = found.state.value == "approved" and found.redeemed_at is None
+    return render_template(
+        "h5/prescription.html",
+        p=found,
+        arranged=arranged,
+        form=form,
+        options=options,
+        code=found.redemption_code if show_code else None,
+    )
+
+
+@bp.get("/prescriptions/<int:prescription_id>/qr.svg")
+@console_roles_required(Role.patient)
+def qr(prescription_id: int) -> Response:
+    found = _prescription(prescription_id)
+    if found.state.value != "approved" or found.redeemed_at is not None:
+        abort(404)
+    widget = QrCodeWidget(found.redemption_code or "", barLevel="M")
+    x0, y0, x1, y1 = widget.getBounds()
+    size = 240
+    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
+    drawing.add(widget)
+    return Response(
+        renderSVG.drawToString(drawing),
+        mimetype="image/svg+xml",
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+@bp.get("/prescriptions/<int:prescription_id>/document.pdf")
+@console_roles_required(Role.patient)
+def document(prescription_id: int) -> Response:
+    found = _prescription(prescription_id)
+    return Response(
+        rx.document_pdf(found),
+        mimetype="application/pdf",
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+@bp.get("/referrals")
+@console_roles_required(Role.patient)
+def my_referrals() -> str:
+    return render_template("h5/referrals.html", rows=referrals.for_account(db_session(), _me().id))
