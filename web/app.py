@@ -30,6 +30,7 @@ from web.consoles import pharmacist as pharmacist_console
 from web.consoles import prescribing as doctor_prescriptions
 from web.consoles import views as consoles
 from web.h5 import auth as h5_auth
+from web.h5 import family as h5_family
 from web.h5 import identity as h5_identity
 from web.h5 import views as h5_views
 
@@ -103,6 +104,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(h5_auth.bp)
     app.register_blueprint(h5_views.bp)
     app.register_blueprint(h5_identity.bp)
+    app.register_blueprint(h5_family.bp)
     app.add_template_filter(record_diagnosis, "fromjson_name")
     app.register_blueprint(face_check.bp)
     app.add_template_filter(china_time)

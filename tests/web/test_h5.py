@@ -188,3 +188,39 @@ def test_real_name_face_and_a_child_from_a_phone(
     page.wait_for_selector("text=已添加就诊人")
     assert "（监护人）" in page.text_content("#dependents")
     screenshot(page, "h5-profile")
+
+
+def test_sign_with_a_family_doctor_report_a_dangerous_reading_and_see_the_chart(
+    session: Session, page: Any
+) -> None:
+    from followup.models import Referral
+    from followup.services import contracts
+    from identity.rules import PractitionerKind
+
+    account, _, _ = patient_with_diagnosis(session)
+    doctor = factories.practitioner(kind=PractitionerKind.family_doctor, department="全科")
+    contracts.create_team(session, Actor.system(), "赵医生团队", "东城中心", doctor, [])
+    session.commit()
+    page.set_viewport_size(PHONE)
+    _sign_in(page, account.username)
+    page.goto(f"{page.base_url}/h5/family-doctor/")
+    page.click("#sign")  # without ticking the agreement: refused, nothing signed
+    page.wait_for_selector("text=请先阅读并同意家庭医生签约服务协议")
+    page.check("#sg-agree")
+    page.click("#sign")
+    page.wait_for_selector("#schedule")
+    assert "高血压：下次随访" in page.text_content("#schedule")
+    for systolic, diastolic in ((150, 95), (138, 86)):
+        page.fill("#rd-systolic", str(systolic))
+        page.fill("#rd-diastolic", str(diastolic))
+        page.click("#report")
+        page.wait_for_selector(f"text=已记录血压 {systolic}/{diastolic} mmHg")
+    page.fill("#rd-systolic", "186")
+    page.fill("#rd-diastolic", "112")
+    page.click("#report")
+    page.wait_for_selector("text=已通知医院和您的家庭医生")
+    assert "120" in page.text_content("main")
+    assert page.locator("#charts svg").count() == 1
+    screenshot(page, "h5-family-doctor")
+    session.expire_all()
+    assert session.query(Referral).count() == 1

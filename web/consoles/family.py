@@ -5,12 +5,10 @@ the contract, follow-up history, charts of blood pressure and glucose against th
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 from wtforms import (
     BooleanField,
@@ -28,12 +26,13 @@ from core.crypto import mask_name
 from core.errors import DomainError
 from followup import classification
 from followup.classification import Findings
-from followup.models import ChronicDisease, FollowUpPlan, Reading, ReadingKind
+from followup.models import ChronicDisease, FollowUpPlan
 from followup.services import contracts, follow_ups
 from identity import rules as identity_rules
 from identity.models import Role
 from identity.services import practitioners
 from web.auth import console_roles_required
+from web.charts import bp_chart, glucose_chart
 from web.session import commit_now, db_session
 
 bp = Blueprint("family_console", __name__, url_prefix="/family-doctor", template_folder="templates")
@@ -131,77 +130,3 @@ def plan_page(plan_id: int) -> str | Response:
         glucose_chart=glucose_chart(readings, target),
         mask=mask_name,
     )
-
-
-@dataclass(frozen=True)
-class Axis:
-    low: float
-    high: float
-    top: int = 10
-    bottom: int = 190
-
-    def y(self, value: float) -> float:
-        span = self.high - self.low
-        return self.bottom - (value - self.low) / span * (self.bottom - self.top)
-
-
-WIDTH, LEFT, RIGHT = 640, 44, 630
-
-
-def _x(i: int, n: int) -> float:
-    return LEFT + (RIGHT - LEFT) * (i / max(n - 1, 1))
-
-
-def _svg(title: str, body: str) -> Markup:
-    # Only numbers and our own labels go in (the title escaped): nothing a user typed.
-    name = escape(title)
-    return Markup(  # noqa: S704
-        f'<svg viewBox="0 0 {WIDTH} 220" role="img" aria-label="{name}" class="chart">'
-        f"<title>{name}</title>{body}</svg>"
-    )
-
-
-def bp_chart(readings: list[Reading], target: classification.Target) -> Markup | None:
-    points = [r for r in readings if r.kind is ReadingKind.blood_pressure]
-    if not points:
-        return None
-    axis = Axis(60, 200)
-    band_top, band_bottom = axis.y(target.systolic_below), axis.y(90)
-    parts = [
-        f'<rect x="{LEFT}" y="{axis.y(target.systolic_below):.1f}" width="{RIGHT - LEFT}" '
-        f'height="{axis.y(60) - band_top:.1f}" class="band"/>',
-        f'<line x1="{LEFT}" x2="{RIGHT}" y1="{band_top:.1f}" y2="{band_top:.1f}" class="limit"/>',
-        f'<line x1="{LEFT}" x2="{RIGHT}" y1="{band_bottom:.1f}" y2="{band_bottom:.1f}" '
-        'class="limit"/>',
-        f'<text x="4" y="{band_top + 4:.1f}">{target.systolic_below}</text>',
-        f'<text x="4" y="{band_bottom + 4:.1f}">90</text>',
-    ]
-    for attr, css in (("systolic", "sys"), ("diastolic", "dia")):
-        coords = " ".join(
-            f"{_x(i, len(points)):.1f},{axis.y(getattr(r, attr)):.1f}" for i, r in enumerate(points)
-        )
-        parts.append(f'<polyline points="{coords}" class="{css}"/>')
-        for i, r in enumerate(points):
-            parts.append(
-                f'<circle cx="{_x(i, len(points)):.1f}" cy="{axis.y(getattr(r, attr)):.1f}" '
-                f'r="3" class="{css}"><title>{r.systolic}/{r.diastolic}</title></circle>'
-            )
-    return _svg(f"血压趋势（目标 <{target.systolic_below}/90 mmHg）", "".join(parts))
-
-
-def glucose_chart(readings: list[Reading], target: classification.Target) -> Markup | None:
-    points = [r for r in readings if r.kind is ReadingKind.glucose and r.glucose_mmol]
-    if not points:
-        return None
-    axis = Axis(2, 20)
-    limit = axis.y(target.fasting_glucose_below)
-    parts = [
-        f'<rect x="{LEFT}" y="{limit:.1f}" width="{RIGHT - LEFT}" '
-        f'height="{axis.y(3.9) - limit:.1f}" class="band"/>',
-        f'<text x="4" y="{limit + 4:.1f}">7.0</text>',
-    ]
-    coords = " ".join(
-        f"{_x(i, len(points)):.1f},{axis.y(r.glucose_mmol or 0):.1f}" for i, r in enumerate(points)
-    )
-    parts.append(f'<polyline points="{coords}" class="glu"/>')
-    return _svg("血糖趋势（空腹目标 <7.0 mmol/L）", "".join(parts))

@@ -1,0 +1,137 @@
+"""H5 我的家庭医生: sign with a team after reading the agreement, the follow-up schedule,
+reporting blood pressure and glucose, and charts of the readings against the target band."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import BooleanField, FloatField, IntegerField, SelectField
+from wtforms.validators import NumberRange, Optional
+
+from core import clock
+from core.errors import DomainError
+from followup import classification
+from followup.catalogue import family_doctor_agreement
+from followup.models import ContractState, FamilyDoctorTeam, FollowUpPlan, ReadingKind
+from followup.services import contracts, follow_ups, readings
+from identity import rules as identity_rules
+from identity.models import Account, Role
+from identity.services import patients
+from web.auth import console_roles_required
+from web.charts import bp_chart, glucose_chart
+from web.session import commit_now, db_session
+
+bp = Blueprint("h5_family", __name__, url_prefix="/h5/family-doctor", template_folder="templates")
+
+
+class SignForm(FlaskForm):  # type: ignore[misc]
+    team_id = SelectField("家庭医生团队", coerce=int)
+    agree = BooleanField("我已阅读并同意《家庭医生签约服务协议》")
+
+
+class ReadingForm(FlaskForm):  # type: ignore[misc]
+    systolic = IntegerField("收缩压（高压）", validators=[Optional(), NumberRange(0, 1000)])
+    diastolic = IntegerField("舒张压（低压）", validators=[Optional(), NumberRange(0, 1000)])
+    pulse = IntegerField("脉搏", validators=[Optional(), NumberRange(0, 1000)])
+    glucose = FloatField("血糖 mmol/L", validators=[Optional(), NumberRange(0, 1000)])
+    fasting = BooleanField("空腹", default=True)
+
+
+def _me() -> Account:
+    account: Account = current_user
+    return account
+
+
+@bp.get("/")
+@console_roles_required(Role.patient)
+def home() -> str:
+    db = db_session()
+    sign = SignForm(prefix="sg")
+    sign.team_id.choices = [
+        (t.id, f"{t.name}（{t.centre}）")
+        for t in db.query(FamilyDoctorTeam).order_by(FamilyDoctorTeam.id)
+    ]
+    return _render(_me(), sign, ReadingForm(prefix="rd"), family_doctor_agreement().text)
+
+
+def _render(account: Account, sign: SignForm, reading: ReadingForm, agreement: str) -> str:
+    db = db_session()
+    active = [c for c in contracts.for_account(db, account) if c.state is ContractState.active]
+    plans = []
+    for contract in active:
+        plans += db.query(FollowUpPlan).filter_by(contract_id=contract.id, active=True).all()
+    person = account.person
+    bp_svg = glucose_svg = None
+    if person is not None:
+        age = identity_rules.age_on(person.birth_date, clock.today())
+        target = classification.target_for(age)
+        recent = follow_ups.readings_of(db, person.id, clock.now() - dt.timedelta(days=180))
+        bp_svg, glucose_svg = bp_chart(recent, target), glucose_chart(recent, target)
+    return render_template(
+        "h5/family.html",
+        active=active,
+        plans=plans,
+        sign=sign,
+        reading=reading,
+        agreement=agreement,
+        bp_chart=bp_svg,
+        glucose_chart=glucose_svg,
+    )
+
+
+@bp.post("/sign")
+@console_roles_required(Role.patient)
+def sign_contract() -> Response:
+    db = db_session()
+    form = SignForm(prefix="sg")
+    form.team_id.choices = [(t.id, t.name) for t in db.query(FamilyDoctorTeam)]
+    if not form.validate_on_submit():
+        flash("请选择团队", "error")
+        return redirect(url_for(".home"))
+    agreement = family_doctor_agreement()
+    # Consent is the box ticked: without it the agreement's digest is not sent, and the
+    # domain refuses (agreement_required), recording nothing.
+    digest = agreement.digest if form.agree.data else ""
+    try:
+        contracts.sign(db, _me(), None, form.team_id.data, "chronic", agreement.version, digest,
+                       clock.now())  # fmt: skip
+    except DomainError as exc:
+        db.rollback()
+        flash(exc.title, "error")
+    else:
+        commit_now()
+        flash("签约成功", "ok")
+    return redirect(url_for(".home"))
+
+
+@bp.post("/readings")
+@console_roles_required(Role.patient)
+def report() -> Response:
+    db = db_session()
+    form = ReadingForm(prefix="rd")
+    if not form.validate_on_submit():
+        flash("读数无效", "error")
+        return redirect(url_for(".home"))
+    if form.systolic.data or form.diastolic.data:
+        parsed = readings.Parsed(ReadingKind.blood_pressure, form.systolic.data,
+                                 form.diastolic.data, pulse=form.pulse.data)  # fmt: skip
+    else:
+        parsed = readings.Parsed(ReadingKind.glucose, glucose_mmol=form.glucose.data,
+                                 fasting=bool(form.fasting.data))  # fmt: skip
+    try:
+        person = patients.ensure_verified(_me())
+        recorded = readings.record(db, _me(), person, parsed, "h5", clock.now())
+    except DomainError as exc:
+        db.rollback()
+        flash(f"{exc.title}：{exc.detail}" if exc.detail != exc.title else exc.title, "error")
+        return redirect(url_for(".home"))
+    commit_now()
+    if recorded.assessment.in_person_required:
+        flash(f"已记录。{recorded.assessment.advice}已通知医院和您的家庭医生。", "error")
+    else:
+        flash(f"已记录{parsed.describe()}", "ok")
+    return redirect(url_for(".home"))
