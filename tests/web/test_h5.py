@@ -224,3 +224,53 @@ def test_sign_with_a_family_doctor_report_a_dangerous_reading_and_see_the_chart(
     screenshot(page, "h5-family-doctor")
     session.expire_all()
     assert session.query(Referral).count() == 1
+
+
+AXE = __import__("pathlib").Path(__file__).resolve().parent.parent / "vendor" / "axe.min.js"
+
+
+def _serious_violations(page: Any) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        """async () => {
+            const rules = ["wcag2a", "wcag2aa", "best-practice"];
+            const result = await axe.run(document, {runOnly: rules});
+            return result.violations
+                .filter(v => v.impact === "serious" || v.impact === "critical")
+                .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).join(", "));
+        }"""
+    )
+    return list(found)
+
+
+def test_the_main_pages_have_no_serious_accessibility_violations(
+    client: FlaskClient, session: Session, page: Any
+) -> None:
+    from followup.services import contracts
+    from identity.rules import PractitionerKind
+
+    account, _, _ = patient_with_diagnosis(session)
+    doctor = factories.practitioner(kind=PractitionerKind.family_doctor, department="全科")
+    contracts.create_team(session, Actor.system(), "赵医生团队", "东城中心", doctor, [])
+    session.commit()
+    page.set_viewport_size(PHONE)
+    _sign_in(page, account.username)
+    found = {}
+    for path in (
+        "/h5/",
+        "/h5/visits/new",
+        "/h5/prescriptions",
+        "/h5/family-doctor/",
+        "/h5/me/",
+        "/h5/referrals",
+        "/h5/diagnoses",
+        "/h5/me/diagnoses/upload",
+    ):
+        page.goto(page.base_url + path)
+        found[path] = _serious_violations(page)
+    assert found == {path: [] for path in found}
+    # The checker itself works: a page with an unlabelled image and input is caught.
+    page.set_content('<html lang="zh"><title>t</title><main><img src="x.png"><input></main></html>')
+    caught = " ".join(_serious_violations(page))
+    assert "image-alt" in caught
+    assert "label" in caught
