@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import client as wechat_client
@@ -274,3 +275,43 @@ def test_the_main_pages_have_no_serious_accessibility_violations(
     caught = " ".join(_serious_violations(page))
     assert "image-alt" in caught
     assert "label" in caught
+
+
+def test_delivery_and_a_visit_for_a_dependent_without_javascript(
+    client: FlaskClient, session: Session
+) -> None:
+    from followup.models import Consultation
+    from pharmacy.models import Fulfilment
+    from tests.helpers import csrf_token
+    from tests.pharmacy.helpers import approved_with_face
+
+    load_catalogue(session, Actor.system())
+    written = approved_with_face(client, session)
+    where = pharmacy(session)
+    stock_up(session, where, "苯磺酸氨氯地平片", 100)
+    sign_in(client, written.patient.username)
+    page = f"/h5/prescriptions/{written.id}"
+    token = csrf_token(client, page)
+    done = client.post(
+        f"{page}/delivery",
+        data={"csrf_token": token, "dl-recipient": "张三", "dl-phone": "13800138000",
+              "dl-region": "北京市东城区", "dl-detail": "东华门大街 1 号"},
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "已提交配送" in done.get_data(as_text=True)
+    row = session.scalar(select(Fulfilment))
+    assert row is not None
+    assert row.method.value == "delivery"
+
+    child = factories.child_of(written.patient, "510107201506060483", "张小花")  # 11 years old
+    diagnosis = factories.diagnosis(child, code="J45.900", name="支气管哮喘")
+    token = csrf_token(client, "/h5/visits/new")
+    started = client.post(
+        "/h5/visits/new",
+        data={"csrf_token": token, "person_id": child.id, "diagnosis_id": diagnosis.id,
+              "complaint": "哮喘控制可以，续药", "consent": "y"},
+    )  # fmt: skip
+    assert started.status_code == 302, started.get_data(as_text=True)[:500]
+    visit = session.scalar(select(Consultation).where(Consultation.person_id == child.id))
+    assert visit is not None
+    assert visit.guardian_person_id == written.patient.person_id

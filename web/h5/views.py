@@ -48,6 +48,7 @@ COMMON = [s for s in triage.SYMPTOMS if s.code != "none"]
 
 
 class VisitForm(FlaskForm):  # type: ignore[misc]
+    person_id = SelectField("为谁复诊", coerce=int)
     diagnosis_id = SelectField("复诊病种", coerce=int)
     complaint = TextAreaField(
         "本次想咨询的问题", validators=[DataRequired("请描述本次复诊的主要问题"), Length(max=500)]
@@ -61,6 +62,13 @@ class MessageForm(FlaskForm):  # type: ignore[misc]
 
 class PickupForm(FlaskForm):  # type: ignore[misc]
     pharmacy_id = SelectField("取药药房", coerce=int)
+
+
+class DeliveryForm(FlaskForm):  # type: ignore[misc]
+    recipient = StringField("收件人", validators=[DataRequired("请填写收件人"), Length(max=32)])
+    phone = StringField("手机号", validators=[DataRequired("请填写手机号"), Length(max=11)])
+    region = StringField("省市区", validators=[DataRequired("请填写省市区"), Length(max=64)])
+    detail = StringField("详细地址", validators=[DataRequired("请填写详细地址"), Length(max=128)])
 
 
 def _me() -> Account:
@@ -109,12 +117,16 @@ def new_visit() -> str | BaseResponse:
     except DomainError as exc:
         flash(exc.title, "error")
         return redirect(url_for(".home"))
+    people = [me] + [d.person for d in patients.dependents_of(db, account)]
     choices = [
-        (d.id, f"{d.disease_name}（{d.institution_name} {d.diagnosed_on}）")
-        for d in diagnoses.for_person(db, me.id)
+        (d.id, f"{p.name[0]}*：{d.disease_name}（{d.institution_name} {d.diagnosed_on}）")
+        for p in people
+        for d in diagnoses.for_person(db, p.id)
         if d.status is DiagnosisStatus.confirmed
     ]
     form = VisitForm()
+    form.person_id.choices = [(p.id, f"{p.name[0]}*" + ("（本人）" if p.id == me.id else ""))
+                              for p in people]  # fmt: skip
     form.diagnosis_id.choices = choices
     red_flag = None
     if form.validate_on_submit():
@@ -124,7 +136,7 @@ def new_visit() -> str | BaseResponse:
                 db,
                 account,
                 visits.VisitRequest(
-                    person_id=None,
+                    person_id=form.person_id.data if form.person_id.data != me.id else None,
                     diagnosis_id=form.diagnosis_id.data,
                     complaint=form.complaint.data,
                     symptoms=symptoms or ["none"],
@@ -258,9 +270,32 @@ def prescription(prescription_id: int) -> str | BaseResponse:
         p=found,
         arranged=arranged,
         form=form,
+        delivery=DeliveryForm(prefix="dl"),
         options=options,
         code=found.redemption_code if show_code else None,
     )
+
+
+@bp.post("/prescriptions/<int:prescription_id>/delivery")
+@console_roles_required(Role.patient)
+def deliver(prescription_id: int) -> BaseResponse:
+    db = db_session()
+    found = _prescription(prescription_id)
+    form = DeliveryForm(prefix="dl")
+    if not form.validate_on_submit():
+        flash("请完整填写收货信息", "error")
+        return redirect(url_for(".prescription", prescription_id=found.id))
+    address = fulfilment.Address(form.recipient.data, form.phone.data, form.region.data,
+                                 form.detail.data)  # fmt: skip
+    try:
+        fulfilment.choose_delivery(db, _me(), found.id, address, None, clock.now())
+    except DomainError as exc:
+        db.rollback()
+        flash(exc.detail if exc.detail != exc.title else exc.title, "error")
+    else:
+        commit_now()
+        flash("已提交配送，药房发药后由快递送达", "ok")
+    return redirect(url_for(".prescription", prescription_id=found.id))
 
 
 @bp.get("/prescriptions/<int:prescription_id>/qr.svg")
