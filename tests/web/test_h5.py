@@ -315,3 +315,35 @@ def test_delivery_and_a_visit_for_a_dependent_without_javascript(
     visit = session.scalar(select(Consultation).where(Consultation.person_id == child.id))
     assert visit is not None
     assert visit.guardian_person_id == written.patient.person_id
+
+
+def test_a_photo_in_the_visit_reaches_only_this_family(
+    client: FlaskClient, session: Session
+) -> None:
+    import io
+
+    from tests.followup.helpers import start_visit
+    from tests.helpers import csrf_token
+
+    account, headers, diagnosis_id = patient_with_diagnosis(session)
+    visit_id = start_visit(client, headers, diagnosis_id).json["id"]
+    doctor = factories.practitioner()
+    client.post(f"/api/v1/consultations/{visit_id}/accept", headers=doctor_headers(session, doctor))
+    sign_in(client, account.username)
+    path = f"/h5/visits/{visit_id}"
+    png = (
+        __import__("pathlib").Path(__file__).resolve().parents[2] / "web/static/demo/diagnosis.png"
+    )
+    sent = client.post(
+        path,
+        data={"csrf_token": csrf_token(client, path), "text": "",
+              "photo": (io.BytesIO(png.read_bytes()), "lab.png")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "我发送的图片" in sent.get_data(as_text=True)
+    assert client.get(f"{path}/messages/1/image").mimetype == "image/png"
+    other = factories.verified_patient("310104199007084564", "李四")
+    stranger = client.application.test_client()
+    sign_in(stranger, other.username)
+    assert stranger.get(f"{path}/messages/1/image").status_code == 404

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from reportlab.graphics import renderSVG
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
@@ -57,7 +58,8 @@ class VisitForm(FlaskForm):  # type: ignore[misc]
 
 
 class MessageForm(FlaskForm):  # type: ignore[misc]
-    text = StringField("发消息给医生", validators=[DataRequired("请输入内容"), Length(max=2000)])
+    text = StringField("发消息给医生", validators=[Length(max=2000)])
+    photo = FileField("或发一张照片（化验单、药盒等）")
 
 
 class PickupForm(FlaskForm):  # type: ignore[misc]
@@ -186,8 +188,15 @@ def visit(consultation_id: int) -> str | BaseResponse:
     consultation = _visit(consultation_id)
     form = MessageForm()
     if form.validate_on_submit():
+        photo = form.photo.data.read() if form.photo.data else None
+        text = (form.text.data or "").strip() or None
         try:
-            visits.post_message(db, _me(), consultation.id, clock.now(), text=form.text.data)
+            if photo:
+                visits.post_message(db, _me(), consultation.id, clock.now(), image=photo)
+            elif text:
+                visits.post_message(db, _me(), consultation.id, clock.now(), text=text)
+            else:
+                flash("请输入内容或选择照片", "error")
         except DomainError as exc:
             db.rollback()
             flash(exc.detail, "error")
@@ -203,6 +212,21 @@ def visit(consultation_id: int) -> str | BaseResponse:
         form=form,
         waited=waited,
         record=record,
+    )
+
+
+@bp.get("/visits/<int:consultation_id>/messages/<int:seq>/image")
+@console_roles_required(Role.patient)
+def visit_image(consultation_id: int, seq: int) -> Response:
+    consultation = _visit(consultation_id)
+    try:
+        message = visits.image_message(db_session(), consultation, seq)
+    except DomainError:
+        abort(404)
+    return Response(
+        message.image or b"",
+        mimetype=message.image_type,
+        headers={"Cache-Control": "private, no-store"},
     )
 
 
