@@ -80,6 +80,13 @@ def test_the_journey_from_sign_in_to_the_pick_up_code(
     session.commit()
 
     page.wait_for_selector("text=您好，按原方案续药")  # appears without reloading
+    record = {"chief_complaint": "高血压复诊", "diagnosis_code": "I10.x00x002",
+              "diagnosis_name": "原发性高血压", "plan": "继续氨氯地平 5mg 每日一次"}  # fmt: skip
+    done = client.post(f"/api/v1/consultations/{visit_id}/complete", headers=dr, json=record)
+    assert done.status_code == 200, done.json
+    session.commit()
+    page.reload()
+    assert "继续氨氯地平 5mg 每日一次" in page.text_content("#record")
     screenshot(page, "h5-visit")
     page.goto(f"{page.base_url}/h5/prescriptions")
     page.click(f"text=处方 #{written['id']}")

@@ -4,6 +4,8 @@ Every page shows only the signed-in account's own and its dependents' records.""
 
 from __future__ import annotations
 
+import json
+
 from flask import (
     Blueprint,
     Response,
@@ -211,7 +213,8 @@ def visit(consultation_id: int) -> str | BaseResponse:
         messages=visits.messages(db, consultation),
         form=form,
         waited=waited,
-        record=record,
+        record=json.loads(record.content) if record else None,
+        record_row=record,
     )
 
 
