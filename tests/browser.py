@@ -71,3 +71,13 @@ def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def sign_in_as(page: Any, username: str, password: str, lands_on: str) -> None:
+    """Sign in through the real form and wait for the console it lands on."""
+    base = page.base_url
+    page.goto(f"{base}/sign-in")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}{lands_on}")

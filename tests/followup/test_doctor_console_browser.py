@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from followup.models import Consultation, ConsultationState
 from tests import factories
-from tests.browser import screenshot
+from tests.browser import screenshot, sign_in_as
 from tests.followup.helpers import patient_with_diagnosis, start_visit
 
 
@@ -20,13 +20,8 @@ def test_doctor_accepts_replies_and_completes_a_visit(
     visit = start_visit(client, headers, diagnosis_id).json
     doctor = factories.practitioner()
     session.commit()
-    base = page.base_url
 
-    page.goto(f"{base}/sign-in")
-    page.fill("#username", doctor.account.username)
-    page.fill("#password", factories.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/doctor/")
+    sign_in_as(page, doctor.account.username, factories.PASSWORD, "/doctor/")
     assert "等待接诊（1）" in page.text_content("main")
     page.click("text=查看")
     page.click("#accept")

@@ -16,7 +16,7 @@ from followup.models import FollowUpPlan, FollowUpRecord, Reading, ReadingKind
 from followup.services import contracts
 from identity.rules import PractitionerKind
 from tests import factories
-from tests.browser import screenshot
+from tests.browser import screenshot, sign_in_as
 from tests.followup.helpers import patient_with_diagnosis
 
 
@@ -65,12 +65,7 @@ def test_a_follow_up_is_recorded_in_the_browser(
 ) -> None:
     doctor, _ = _signed_patient_with_readings(client, session)
     session.commit()
-    base = page.base_url
-    page.goto(f"{base}/sign-in")
-    page.fill("#username", doctor.account.username)
-    page.fill("#password", factories.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/family-doctor/")
+    sign_in_as(page, doctor.account.username, factories.PASSWORD, "/family-doctor/")
     assert "全部签约居民（1）" in page.text_content("main")
     page.click("#all a.button")
     page.fill("#systolic", "132")

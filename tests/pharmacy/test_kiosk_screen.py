@@ -14,7 +14,7 @@ from pharmacy import kiosk
 from pharmacy.models import Dispensing
 from prescriptions.services import load_catalogue
 from tests import faces, factories
-from tests.browser import screenshot
+from tests.browser import screenshot, sign_in_as
 from tests.helpers import csrf_token, sign_in
 from tests.pharmacy.helpers import (
     approved_with_face,
@@ -65,11 +65,7 @@ def test_a_patient_collects_at_the_kiosk_screen(
     selfie.write_bytes(faces.encode(faces.selfie_640x480()))
     base = page.base_url
     page.set_viewport_size({"width": 1080, "height": 1920})  # a portrait kiosk screen
-    page.goto(f"{base}/sign-in")
-    page.fill("#username", counter["terminal"].kiosk.account.username)
-    page.fill("#password", factories.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/kiosk/")
+    sign_in_as(page, counter["terminal"].kiosk.account.username, factories.PASSWORD, "/kiosk/")
     page.fill("#token", counter["code"].lower())  # typed, as a person might
     page.click("#scan")
     page.wait_for_url(f"{base}/kiosk/serve")

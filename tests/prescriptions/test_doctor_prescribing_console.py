@@ -15,7 +15,7 @@ from identity.models import Practitioner
 from prescriptions.models import Prescription, PrescriptionState
 from prescriptions.services import load_catalogue
 from tests import factories
-from tests.browser import screenshot
+from tests.browser import screenshot, sign_in_as
 from tests.followup.helpers import doctor_headers, patient_with_diagnosis, start_visit
 from tests.helpers import csrf_token, sign_in
 from tests.prescriptions.helpers import claim, pharmacist_headers
@@ -136,11 +136,7 @@ def test_a_doctor_prescribes_and_signs_in_the_browser(
     visit_id, doctor = _accepted_visit(client, session)
     session.commit()
     base = page.base_url
-    page.goto(f"{base}/sign-in")
-    page.fill("#username", doctor.account.username)
-    page.fill("#password", factories.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/doctor/")
+    sign_in_as(page, doctor.account.username, factories.PASSWORD, "/doctor/")
     page.goto(f"{base}/doctor/consultations/{visit_id}")
     form = page.locator("#new-prescription")
     form.locator("[name=drug_1]").fill("苯磺酸氨氯地平片")

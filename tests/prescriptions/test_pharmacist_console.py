@@ -15,7 +15,7 @@ from identity.rules import PractitionerKind, Title
 from prescriptions.models import Prescription, PrescriptionState
 from prescriptions.services import load_catalogue
 from tests import factories
-from tests.browser import screenshot
+from tests.browser import screenshot, sign_in_as
 from tests.helpers import csrf_token, sign_in
 from tests.prescriptions.helpers import written_prescription
 
@@ -93,13 +93,8 @@ def test_a_pharmacist_reviews_and_approves_in_the_browser(
     )
     pharmacist = _pharmacist()
     session.commit()
-    base = page.base_url
 
-    page.goto(f"{base}/sign-in")
-    page.fill("#username", pharmacist.account.username)
-    page.fill("#password", factories.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/pharmacist/")
+    sign_in_as(page, pharmacist.account.username, factories.PASSWORD, "/pharmacist/")
     assert "待审核（1）" in page.text_content("main")
     screenshot(page, "pharmacist-queue")
     page.click("#claim")

@@ -240,9 +240,13 @@ def visit_messages(consultation_id: int) -> Response:
     after = request.args.get("after", default=0, type=int)
     return jsonify(
         [
-            {"seq": m.seq, "sender_role": m.sender_role, "text": m.text, "image": False}
+            {
+                "seq": m.seq,
+                "sender_role": m.sender_role,
+                "text": m.text,
+                "image": m.image is not None,
+            }
             for m in visits.messages(db_session(), consultation, after)
-            if m.text
         ]
     )
 

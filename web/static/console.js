@@ -1,7 +1,10 @@
-// Doctor console: new messages appear without reloading the page.
+// A visit's conversation: new messages appear without reloading the page (the doctor console
+// and the patient's H5 page). data-poll is the JSON feed; data-image, when present, the URL of
+// message 0's image; data-doctor and data-patient, how each side is named.
 (function () {
   var chat = document.getElementById("chat");
   if (!chat) return;
+  var names = { doctor: chat.dataset.doctor || "医生", patient: chat.dataset.patient || "患者" };
   function lastSeq() {
     var items = chat.querySelectorAll("li[data-seq]");
     return items.length ? Number(items[items.length - 1].dataset.seq) : 0;
@@ -12,14 +15,14 @@
     li.dataset.seq = m.seq;
     var who = document.createElement("span");
     who.className = "who";
-    who.textContent = m.sender_role === "doctor" ? "医生" : "患者";
+    who.textContent = m.sender_role === "doctor" ? names.doctor : names.patient;
     li.appendChild(who);
     if (m.text) {
       li.appendChild(document.createTextNode(" " + m.text));
-    } else {
+    } else if (chat.dataset.image) {
       var img = document.createElement("img");
       img.src = chat.dataset.image.replace(/\/0\/image$/, "/" + m.seq + "/image");
-      img.alt = "患者上传的图片";
+      img.alt = who.textContent + "发送的图片";
       img.width = 160;
       li.appendChild(img);
     }
