@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from bot.store import STATE_TTL, Store
 from core.errors import DomainError
 from followup import triage
-from followup.models import DiagnosisStatus, FollowUpPlan, ReferralSource
+from followup.models import DiagnosisStatus, FollowUpPlan
 from followup.services import contracts, diagnoses, readings, referrals
 from identity.models import Account, WeChatFollower
-from identity.services import actor_of, followers
+from identity.services import followers
 from pharmacy.fulfilment import for_prescription
 from prescriptions import services as rx
 from prescriptions.models import PrescriptionState
@@ -70,17 +70,8 @@ def red_flag_reply(
     account = _patient(row)
     referral_id = None
     if account is not None and account.person is not None:
-        flags = [f.label for f in assessment.red_flags]
-        referral = referrals.create(
-            session,
-            person=account.person,
-            account_id=account.id,
-            reason="公众号留言提示危险信号：" + "、".join(flags),
-            urgency=assessment.urgency,
-            source=ReferralSource.triage,
-            actor=actor_of(account),
-            now=now,
-            red_flags=flags,
+        referral = referrals.hand_off_red_flags(
+            session, account.person, account, assessment, "公众号留言提示危险信号：", now
         )
         referral_id = referral.id
     booked = "已为您通知医院安排线下就诊。" if referral_id else ""

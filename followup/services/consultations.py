@@ -134,7 +134,6 @@ def _hand_off_red_flags(
     assessment: triage.Triage,
     now: dt.datetime,
 ) -> None:
-    flags = [flag.label for flag in assessment.red_flags]
     referral_id = None
     try:
         context = patients.care_context(session, account, request.person_id)
@@ -143,17 +142,14 @@ def _hand_off_red_flags(
     if context is not None:
         diagnosis = session.get(OfflineDiagnosis, request.diagnosis_id)
         own = diagnosis is not None and diagnosis.person_id == context.patient.id
-        referral = referrals.create(
+        referral = referrals.hand_off_red_flags(
             session,
-            person=context.patient,
-            account_id=account.id,
-            reason="在线复诊前筛查发现危险信号：" + "、".join(flags),
-            urgency=assessment.urgency,
-            source=ReferralSource.triage,
-            actor=actor_of(account),
-            now=now,
+            context.patient,
+            account,
+            assessment,
+            "在线复诊前筛查发现危险信号：",
+            now,
             diagnosis_code=diagnosis.icd10_code if diagnosis and own else None,
-            red_flags=flags,
         )
         referral_id = referral.id
     raise InPersonRequired(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from core import audit, clock
 from core.errors import DomainError
 from followup import classification, triage
-from followup.models import Reading, ReadingKind, ReferralSource
+from followup.models import Reading, ReadingKind
 from followup.services import follow_ups, referrals
 from identity import rules as identity_rules
 from identity.models import Account, Person
@@ -141,17 +141,8 @@ def record(
     assessment = triage.assess([], parsed.vitals)
     referral_id = None
     if assessment.in_person_required:
-        flags = [f.label for f in assessment.red_flags]
-        referral = referrals.create(
-            session,
-            person=person,
-            account_id=account.id,
-            reason="自测读数达到紧急转诊标准：" + "、".join(flags),
-            urgency=assessment.urgency,
-            source=ReferralSource.triage,
-            actor=actor_of(account),
-            now=now,
-            red_flags=flags,
+        referral = referrals.hand_off_red_flags(
+            session, person, account, assessment, "自测读数达到紧急转诊标准：", now
         )
         referral_id = referral.id
         follow_ups.alert_family_doctor(

@@ -19,8 +19,9 @@ from core.settings import Settings
 from followup import fhir
 from followup.catalogue import disease_for
 from followup.models import Referral, ReferralSource, ReferralState
-from followup.triage import Urgency
-from identity.models import Person
+from followup.triage import Triage, Urgency
+from identity.models import Account, Person
+from identity.services import actor_of
 
 PLATFORM_CHANNEL = "hospital_platform.referral"
 REFERRAL_FOLLOW_UP_DAYS = 14  # check on every referral within 2 weeks (FACTS.md §4)
@@ -90,6 +91,32 @@ def create(
         {"referral_id": referral.id},
     )
     return referral
+
+
+def hand_off_red_flags(
+    session: Session,
+    person: Person,
+    account: Account,
+    assessment: Triage,
+    reason: str,
+    now: dt.datetime,
+    diagnosis_code: str | None = None,
+) -> Referral:
+    """A red flag, wherever it was seen (before a visit, in the bot, in a home reading): an
+    urgent hand-off to the hospital, naming the signs."""
+    flags = [flag.label for flag in assessment.red_flags]
+    return create(
+        session,
+        person=person,
+        account_id=account.id,
+        reason=reason + "、".join(flags),
+        urgency=assessment.urgency,
+        source=ReferralSource.triage,
+        actor=actor_of(account),
+        now=now,
+        diagnosis_code=diagnosis_code,
+        red_flags=flags,
+    )
 
 
 def send_to_platform(
