@@ -12,6 +12,10 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def day_of(at: dt.datetime) -> dt.date:
+    """The calendar day in China of an instant (ages, validity days, daily limits)."""
+    return at.astimezone(CHINA).date()
+
+
 def today() -> dt.date:
-    """The calendar day in China (ages, validity days, daily limits)."""
-    return now().astimezone(CHINA).date()
+    return day_of(now())

@@ -14,7 +14,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, clock
 from core.audit import Actor
 from core.notify import notify
 from identity.models import Practitioner
@@ -110,7 +110,7 @@ def dispense(
     ):
         raise rules.ReservedElsewhere("该处方选择了配送到家")
     needed = needed_units(prescription)
-    today = prescribing.china_day(now)
+    today = clock.day_of(now)
     lots = stock.locked_lots(session, pharmacy_id, needed)
     held = stock.held_for_others(
         session, pharmacy_id, needed, fulfilment.id if fulfilment else None

@@ -27,7 +27,6 @@ from pharmacy.models import (
     Reservation,
     StockLot,
 )
-from prescriptions import prescribing
 from prescriptions.catalogue import ControlClass
 from prescriptions.models import Prescription, PrescriptionState
 
@@ -53,7 +52,7 @@ def ensure_dispensable(prescription: Prescription, now: dt.datetime) -> None:
     if prescription.redeemed_at is not None:
         raise rules.AlreadyDispensed()
     if prescription.state is PrescriptionState.expired or (
-        prescription.valid_until < prescribing.china_day(now)
+        prescription.valid_until < clock.day_of(now)
     ):
         raise rules.PrescriptionExpired(f"有效期至 {prescription.valid_until.isoformat()}")
     if prescription.state is not PrescriptionState.approved:

@@ -129,7 +129,7 @@ def deliveries_waiting(session: Session, pharmacy_id: int) -> list[Fulfilment]:
 def notify_alerts(session: Session, now: dt.datetime) -> int:
     """Once a day, each pharmacist on duty at a pharmacy with alerts is told what is low or
     expiring there. Returns how many were told."""
-    today = now.astimezone(clock.CHINA).date()
+    today = clock.day_of(now)
     start = dt.datetime.combine(today, dt.time.min, tzinfo=clock.CHINA)
     told = 0
     for pharmacy in session.scalars(select(Pharmacy).where(Pharmacy.active.is_(True))):

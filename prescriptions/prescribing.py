@@ -85,7 +85,7 @@ def prescribe(
     practitioner = visits.doctor_of(session, account, consultation)
     if consultation.state not in OPEN_FOR_PRESCRIBING:
         raise InvalidState(f"问诊{consultation.state.label}，不能开具处方")
-    day = china_day(now)
+    day = clock.day_of(now)
     items = _checked_items(session, account, consultation, draft, day)
     prescription = Prescription(
         consultation_id=consultation.id,
@@ -127,7 +127,7 @@ def revise(
     if prescription.state not in (PrescriptionState.rejected, PrescriptionState.written):
         raise InvalidState(f"处方{prescription.state.label}，不能修改")
     consultation = prescription.consultation
-    day = china_day(now)
+    day = clock.day_of(now)
     items = _checked_items(session, account, consultation, draft, day)
     previous = signed_content(prescription)
     if prescription.state is PrescriptionState.rejected:
@@ -179,11 +179,6 @@ def revise(
         },
     )
     return prescription
-
-
-def china_day(now: dt.datetime) -> dt.date:
-    """Prescriptions are dated by the calendar day in China."""
-    return now.astimezone(clock.CHINA).date()
 
 
 def signed_content(prescription: Prescription) -> dict[str, object]:

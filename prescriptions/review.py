@@ -10,7 +10,7 @@ import enum
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, clock
 from core.audit import Actor
 from core.errors import DomainError, Forbidden, InvalidState, NotFound
 from core.notify import notify
@@ -79,7 +79,7 @@ def claim_next(session: Session, account: Account, now: dt.datetime) -> Prescrip
                 Prescription.claimed_at < stale,
                 Prescription.pharmacist_id == pharmacist.id,
             ),
-            Prescription.valid_until >= prescribing.china_day(now),
+            Prescription.valid_until >= clock.day_of(now),
         )
         .order_by(
             Prescription.escalated_at.is_(None), Prescription.doctor_signed_at, Prescription.id
@@ -145,14 +145,14 @@ def approve(
     prescription, pharmacist = _held(session, account, prescription_id, now)
     if not prescribing.doctor_signature_valid(session, prescription):
         raise InvalidState("医生签名校验失败，不能通过")
-    findings = pre_review(prescription, now.date())
+    findings = pre_review(prescription, clock.day_of(now))
     if findings:
         raise InvalidState("自动审核发现问题：" + "；".join(findings), findings=findings)
     content = {
         "prescription": prescribing.signed_content(prescription),
         "doctor_signature": prescription.doctor_signature,
     }
-    if prescription.valid_until < prescribing.china_day(now):
+    if prescription.valid_until < clock.day_of(now):
         raise InvalidState("处方已过有效期，不能通过")
     signature = practitioners.sign(session, pharmacist, content, now)
     prescription.pharmacist_signature_key = signature.key_fingerprint
@@ -278,7 +278,7 @@ EXPIRABLE = (
 def expire_due(session: Session, now: dt.datetime) -> list[int]:
     """Past its last valid day and not dispensed: expired. The patient of an approved one is
     told; nothing can be dispensed on it any more."""
-    today = prescribing.china_day(now)
+    today = clock.day_of(now)
     due = session.scalars(
         select(Prescription)
         .where(
@@ -335,7 +335,7 @@ def waiting_seconds(prescription: Prescription, now: dt.datetime) -> int:
 def remind_expiring(session: Session, now: dt.datetime) -> list[int]:
     """On its last valid day, an approved prescription not yet collected: the patient is told
     once, so the drugs are not lost to expiry."""
-    today = prescribing.china_day(now)
+    today = clock.day_of(now)
     due = session.scalars(
         select(Prescription)
         .where(

@@ -96,7 +96,7 @@ def sign(
     session.get(Person, context.patient.id, with_for_update=True)  # one signing at a time
     if _active(session, context.patient.id) is not None:
         raise AlreadyContracted()
-    today = now.astimezone(clock.CHINA).date()
+    today = clock.day_of(now)
     contract = _new_contract(session, account, context.patient, chosen, package, today, now)
     contract.guardian_person_id = context.guardian.id if context.guardian else None
     session.flush()
@@ -185,7 +185,7 @@ def renew(
     """At term end (from 30 days before): the same team again, or another one."""
     old = _own(session, account, contract_id)
     _check_agreement(agreement_version, agreement_digest)
-    today = now.astimezone(clock.CHINA).date()
+    today = clock.day_of(now)
     if old.state is ContractState.terminated:
         raise InvalidState("已解约的签约不能续约，请重新签约")
     if today < old.ends_on - RENEWAL_WINDOW:

@@ -71,7 +71,7 @@ def record(
     practitioner = practitioners.practitioner_for(session, account)
     if visit.way not in WAYS or visit.adherence not in ADHERENCE:
         raise ValidationFailed("随访方式或服药依从性无效")
-    if visit.held_on > now.astimezone(clock.CHINA).date():
+    if visit.held_on > clock.day_of(now):
         raise ValidationFailed("随访日期不能晚于今天")
     age = identity_rules.age_on(plan.person.birth_date, visit.held_on)
     try:
@@ -202,7 +202,7 @@ def _once(session: Session, kind: str, subject_id: int, due_on: dt.date) -> bool
 def send_reminders(session: Session, now: dt.datetime) -> int:
     """Follow-ups coming due → the patient; overdue → the team lead (worklist); contracts
     ending → the patient, to renew. Each once per due event."""
-    today = now.astimezone(clock.CHINA).date()
+    today = clock.day_of(now)
     sent = 0
     plans = session.scalars(
         select(FollowUpPlan)

@@ -112,7 +112,7 @@ def record(
     """Store the reading, classified against the patient's target; a dangerous one also
     creates an urgent hand-off to the hospital and alerts the family doctor."""
     parsed.check()
-    age = identity_rules.age_on(person.birth_date, now.astimezone(clock.CHINA).date())
+    age = identity_rules.age_on(person.birth_date, clock.day_of(now))
     band = (
         classification.reading_band(
             parsed.systolic, parsed.diastolic, parsed.glucose_mmol, parsed.fasting, age
@@ -149,6 +149,6 @@ def record(
             session,
             person.id,
             f"签约居民上报{parsed.describe()}，达到紧急转诊标准，已通知医院并告知居民就医。",
-            now.astimezone(clock.CHINA).date(),
+            clock.day_of(now),
         )
     return Recorded(reading, assessment, referral_id)

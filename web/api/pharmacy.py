@@ -313,7 +313,7 @@ def receive(pharmacy_id: int) -> tuple[Response, int]:
         data.batch_number,
         data.expiry_date,
         data.quantity,
-        prescribing.china_day(clock.now()),
+        clock.today(),
     )
     return json_model(lot_out(lot), 201)
 
@@ -348,7 +348,7 @@ def adjust(pharmacy_id: int, lot_id: int) -> tuple[Response, int]:
 def alerts(pharmacy_id: int) -> tuple[Response, int]:
     session = db_session()
     services.ensure_staff(session, api_account(), pharmacy_id)
-    found = stock.alerts(session, pharmacy_id, prescribing.china_day(clock.now()))
+    found = stock.alerts(session, pharmacy_id, clock.today())
     out = [AlertOut(kind=a.kind, drug_id=a.drug_id, generic_name=a.generic_name, detail=a.detail)
            for a in found]  # fmt: skip
     return json_model(AlertList(alerts=out))

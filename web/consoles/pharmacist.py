@@ -100,7 +100,7 @@ def show(prescription_id: int) -> str:
     findings: list[str] = []
     check_error = None
     try:
-        findings = review.pre_review(prescription, prescribing.china_day(now))
+        findings = review.pre_review(prescription, clock.day_of(now))
     except review.CheckUnavailable as exc:
         check_error = exc.detail
     person = prescription.person
