@@ -20,7 +20,7 @@ from core.notify import notify
 from identity.models import Practitioner
 from identity.rules import PractitionerKind
 from pharmacy import rules, stock
-from pharmacy.fulfilment import ensure_dispensable, needed_units
+from pharmacy.fulfilment import ensure_dispensable, for_prescription, needed_units
 from pharmacy.models import (
     Dispensing,
     Fulfilment,
@@ -98,9 +98,7 @@ def dispense(
     ensure_dispensable(prescription, now)
     check_content(session, actor, prescription)
     on_duty(session, pharmacist, pharmacy_id)
-    fulfilment = session.scalar(
-        select(Fulfilment).where(Fulfilment.prescription_id == prescription.id)
-    )
+    fulfilment = for_prescription(session, prescription.id)
     if fulfilment is not None and fulfilment.pharmacy_id != pharmacy_id:
         raise rules.ReservedElsewhere(f"已预留在{fulfilment.pharmacy.name}")
     if (
@@ -111,7 +109,7 @@ def dispense(
         raise rules.ReservedElsewhere("该处方选择了配送到家")
     needed = needed_units(prescription)
     today = clock.day_of(now)
-    lots = stock.locked_lots(session, pharmacy_id, needed)
+    lots = stock.lots_of(session, pharmacy_id, needed, lock=True)
     held = stock.held_for_others(
         session, pharmacy_id, needed, fulfilment.id if fulfilment else None
     )

@@ -25,7 +25,6 @@ from pharmacy.models import (
     FulfilmentState,
     Pharmacy,
     Reservation,
-    StockLot,
 )
 from prescriptions.catalogue import ControlClass
 from prescriptions.models import Prescription, PrescriptionState
@@ -76,27 +75,13 @@ def pharmacies_for(
     for pharmacy in session.scalars(select(Pharmacy).where(Pharmacy.active.is_(True))):
         if not rules.is_open(pharmacy.opening_hours, now):
             continue
-        lots = [
-            lot
-            for lot in pharmacy_lots(session, pharmacy.id, needed)
-            if lot.expiry_date >= usable_until
-        ]
+        lots = stock.lots_of(session, pharmacy.id, needed)
         held = stock.held_for_others(session, pharmacy.id, needed, None)
         if stock.shortfalls(lots, needed, held, usable_until):
             continue
         distance = rules.distance_km(lat, lng, pharmacy.latitude, pharmacy.longitude)
         found.append(Candidate(pharmacy, distance))
     return sorted(found, key=lambda c: (c.distance_km, c.pharmacy.id))
-
-
-def pharmacy_lots(session: Session, pharmacy_id: int, needed: dict[int, int]) -> list[StockLot]:
-    return list(
-        session.scalars(
-            select(StockLot).where(
-                StockLot.pharmacy_id == pharmacy_id, StockLot.drug_id.in_(list(needed))
-            )
-        )
-    )
 
 
 def _own_prescription(session: Session, account: Account, prescription_id: int) -> Prescription:
@@ -110,7 +95,7 @@ def _reserve(
     session: Session, fulfilment: Fulfilment, prescription: Prescription, pharmacy_id: int
 ) -> None:
     needed = needed_units(prescription)
-    lots = stock.locked_lots(session, pharmacy_id, needed)
+    lots = stock.lots_of(session, pharmacy_id, needed, lock=True)
     held = stock.held_for_others(session, pharmacy_id, needed, fulfilment.id)
     missing = stock.shortfalls(lots, needed, held, prescription.valid_until)
     if missing:
@@ -232,8 +217,11 @@ def choose_delivery(
     raise last_error or rules.OutOfStock()
 
 
-def for_prescription(session: Session, prescription_id: int) -> Fulfilment | None:
-    return session.scalar(select(Fulfilment).where(Fulfilment.prescription_id == prescription_id))
+def for_prescription(
+    session: Session, prescription_id: int, *, lock: bool = False
+) -> Fulfilment | None:
+    query = select(Fulfilment).where(Fulfilment.prescription_id == prescription_id)
+    return session.scalar(query.with_for_update() if lock else query)
 
 
 def release(session: Session, fulfilment: Fulfilment, why: str, now: dt.datetime) -> None:
@@ -258,9 +246,7 @@ def cancel(
     """The patient changes their mind before anything was dispensed: the stock goes back, and
     they may choose again."""
     prescription = _own_prescription(session, account, prescription_id)
-    fulfilment = session.scalar(
-        select(Fulfilment).where(Fulfilment.prescription_id == prescription.id).with_for_update()
-    )
+    fulfilment = for_prescription(session, prescription.id, lock=True)
     if fulfilment is None:
         raise NotFound("尚未选择取药方式")
     if fulfilment.state not in (FulfilmentState.reserved, FulfilmentState.awaiting_dispense):
@@ -272,9 +258,7 @@ def cancel(
 def _fresh(session: Session, prescription: Prescription) -> Fulfilment:
     """The prescription's fulfilment row to fill in: new, or one released by a cancellation
     (its old reservations stay, inactive, as history)."""
-    existing = session.scalar(
-        select(Fulfilment).where(Fulfilment.prescription_id == prescription.id).with_for_update()
-    )
+    existing = for_prescription(session, prescription.id, lock=True)
     if existing is not None and existing.state is not FulfilmentState.released:
         raise rules.AlreadyArranged()
     return existing or Fulfilment(prescription_id=prescription.id)

@@ -19,9 +19,6 @@ from identity.rules import PractitionerKind
 from identity.services import practitioners
 from pharmacy import stock
 from pharmacy.models import (
-    Fulfilment,
-    FulfilmentMethod,
-    FulfilmentState,
     Pharmacy,
     PharmacyPharmacist,
     StockLot,
@@ -108,20 +105,6 @@ def lots(session: Session, pharmacy_id: int) -> list[StockLot]:
             select(StockLot)
             .where(StockLot.pharmacy_id == pharmacy_id)
             .order_by(StockLot.drug_id, StockLot.expiry_date, StockLot.id)
-        )
-    )
-
-
-def deliveries_waiting(session: Session, pharmacy_id: int) -> list[Fulfilment]:
-    return list(
-        session.scalars(
-            select(Fulfilment)
-            .where(
-                Fulfilment.pharmacy_id == pharmacy_id,
-                Fulfilment.method == FulfilmentMethod.delivery,
-                Fulfilment.state == FulfilmentState.awaiting_dispense,
-            )
-            .order_by(Fulfilment.id)
         )
     )
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.audit import Actor
+from core.errors import NotFound
 from pharmacy import rules
 from pharmacy.models import Reservation, StockLot, StockMovement
 
@@ -60,13 +61,16 @@ def receive(
     return lot
 
 
-def adjust(session: Session, actor: Actor, lot_id: int, change: int, reason: str) -> StockLot:
-    """A count correction, breakage or destruction: with a reason, never below zero."""
+def adjust(
+    session: Session, actor: Actor, pharmacy_id: int, lot_id: int, change: int, reason: str
+) -> StockLot:
+    """A count correction, breakage or destruction of one of the pharmacy's lots: with a
+    reason, never below zero."""
+    lot = session.get(StockLot, lot_id, with_for_update=True)
+    if lot is None or lot.pharmacy_id != pharmacy_id:
+        raise NotFound("本药房没有这个批次")
     if not reason.strip() or change == 0:
         raise rules.InvalidStock("调整须写明原因，且数量不能为 0")
-    lot = session.get(StockLot, lot_id, with_for_update=True)
-    if lot is None:
-        raise rules.InvalidStock("没有这个批次")
     if lot.quantity + change < 0:
         raise rules.InvalidStock(f"批次 {lot.batch_number} 只有 {lot.quantity} 个单位")
     _move(session, actor, lot, change, "adjusted", reason.strip()[:200])
@@ -104,16 +108,17 @@ def _move(
     )
 
 
-def locked_lots(session: Session, pharmacy_id: int, drug_ids: Iterable[int]) -> list[StockLot]:
-    """Every lot of these drugs at the pharmacy, locked, in id order (no deadlocks)."""
-    return list(
-        session.scalars(
-            select(StockLot)
-            .where(StockLot.pharmacy_id == pharmacy_id, StockLot.drug_id.in_(list(drug_ids)))
-            .order_by(StockLot.id)
-            .with_for_update()
-        )
+def lots_of(
+    session: Session, pharmacy_id: int, drug_ids: Iterable[int], *, lock: bool = False
+) -> list[StockLot]:
+    """Every lot of these drugs at the pharmacy in id order; locked (in that order, so no
+    deadlocks) when stock is about to move."""
+    query = (
+        select(StockLot)
+        .where(StockLot.pharmacy_id == pharmacy_id, StockLot.drug_id.in_(list(drug_ids)))
+        .order_by(StockLot.id)
     )
+    return list(session.scalars(query.with_for_update() if lock else query))
 
 
 def held_for_others(

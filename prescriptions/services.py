@@ -11,7 +11,7 @@ from core import audit, clock
 from core.audit import Actor
 from core.errors import NotFound
 from followup.models import Consultation
-from identity.models import Account, Practitioner, Role
+from identity.models import Account, Role
 from prescriptions import document
 from prescriptions.catalogue import products
 from prescriptions.models import Drug, Prescription, PrescriptionVersion
@@ -120,17 +120,6 @@ def for_patient(session: Session, account: Account) -> list[Prescription]:
             .join(Consultation, Consultation.id == Prescription.consultation_id)
             .where(Consultation.account_id == account.id)
             .order_by(Prescription.id.desc())
-        )
-    )
-
-
-def for_doctor(session: Session, practitioner: Practitioner) -> list[Prescription]:
-    return list(
-        session.scalars(
-            select(Prescription)
-            .where(Prescription.doctor_id == practitioner.id)
-            .order_by(Prescription.id.desc())
-            .limit(100)
         )
     )
 

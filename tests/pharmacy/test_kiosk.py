@@ -176,7 +176,7 @@ def test_a_shortage_is_refused_before_anything_changes(
     terminal, code = counter["terminal"], counter["code"]
     lots = counter["lots"]
     # Leave 27 good tablets (20 + 7): one short of 28.
-    stock.adjust(session, Actor.system(), lots["later"].id, -93, "盘点损耗")
+    stock.adjust(session, Actor.system(), counter["pharmacy"].id, lots["later"].id, -93, "盘点损耗")
     check_id = _identity(client, terminal, code).json["identity_check_id"]
     refused = _dispense(client, terminal, code, check_id, counter["pharmacist"])
     assert refused.status_code == 409

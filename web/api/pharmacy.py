@@ -331,9 +331,7 @@ def adjust(pharmacy_id: int, lot_id: int) -> tuple[Response, int]:
     data: AdjustIn = body()
     session, account = db_session(), api_account()
     services.ensure_staff(session, account, pharmacy_id)
-    if lot_id not in {lot.id for lot in services.lots(session, pharmacy_id)}:
-        raise NotFound("本药房没有这个批次")
-    lot = stock.adjust(session, actor_of(account), lot_id, data.change, data.reason)
+    lot = stock.adjust(session, actor_of(account), pharmacy_id, lot_id, data.change, data.reason)
     return json_model(lot_out(lot))
 
 
