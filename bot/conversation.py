@@ -9,13 +9,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.store import STATE_TTL, Store
 from core.errors import DomainError
 from followup import triage
-from followup.models import DiagnosisStatus, FollowUpPlan
+from followup.models import DiagnosisStatus
 from followup.services import contracts, diagnoses, readings, referrals
 from identity.models import Account, WeChatFollower
 from identity.services import followers
@@ -161,7 +160,7 @@ def on_click(
 
 
 def _family_doctor_text(session: Session, account: Account) -> str:
-    active = [c for c in contracts.for_account(session, account) if c.state.value == "active"]
+    active = contracts.active_for(session, account)
     if not active:
         return "您还没有签约家庭医生。可在小程序“我的家庭医生”选择团队并签约。"
     lines = []
@@ -169,11 +168,7 @@ def _family_doctor_text(session: Session, account: Account) -> str:
         lines.append(
             f"签约团队：{contract.team.name}（{contract.team.centre}），至 {contract.ends_on}"
         )
-        for plan in session.scalars(
-            select(FollowUpPlan).where(
-                FollowUpPlan.contract_id == contract.id, FollowUpPlan.active.is_(True)
-            )
-        ):
+        for plan in contracts.active_plans(session, contract.id):
             lines.append(f"{plan.disease.label}：下次随访 {plan.next_due_on}")
     lines.append("可随时回复“血压 135/85”或“血糖 6.8”上报读数。")
     return "\n".join(lines)

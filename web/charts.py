@@ -3,12 +3,28 @@ no script and no CDN, readable by screen readers through their titles."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
+from sqlalchemy.orm import Session
 
+from core import clock
 from followup import classification
 from followup.models import Reading, ReadingKind
+from followup.services import follow_ups
+from identity import rules as identity_rules
+from identity.models import Person
+
+PERIOD = dt.timedelta(days=180)
+
+
+def home_charts(session: Session, person: Person) -> tuple[Markup | None, Markup | None]:
+    """The person's blood pressure and glucose over the last half year, against the target
+    band for their age (None where there is nothing to draw)."""
+    target = classification.target_for(identity_rules.age_on(person.birth_date, clock.today()))
+    readings = follow_ups.readings_of(session, person.id, clock.now() - PERIOD)
+    return bp_chart(readings, target), glucose_chart(readings, target)
 
 
 @dataclass(frozen=True)

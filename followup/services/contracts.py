@@ -252,6 +252,21 @@ def teams_of(session: Session, practitioner: Practitioner) -> list[int]:
     )
 
 
+def active_plans(session: Session, contract_id: int) -> list[FollowUpPlan]:
+    return list(
+        session.scalars(
+            select(FollowUpPlan)
+            .where(FollowUpPlan.contract_id == contract_id, FollowUpPlan.active.is_(True))
+            .order_by(FollowUpPlan.id)
+        )
+    )
+
+
+def active_for(session: Session, account: Account) -> list[Contract]:
+    """The contracts this account signed that are in force (its own, its dependents')."""
+    return [c for c in for_account(session, account) if c.state is ContractState.active]
+
+
 def for_account(session: Session, account: Account) -> list[Contract]:
     return list(
         session.scalars(

@@ -10,7 +10,14 @@ from core.crypto import mask_name
 from followup import classification
 from followup.catalogue import family_doctor_agreement
 from followup.classification import Findings
-from followup.models import Contract, FamilyDoctorTeam, FollowUpPlan, Reading, ReadingKind
+from followup.models import (
+    Contract,
+    FamilyDoctorTeam,
+    FollowUpPlan,
+    FollowUpRecord,
+    Reading,
+    ReadingKind,
+)
 from followup.schemas import (
     AgreementOut,
     ContractIn,
@@ -41,7 +48,7 @@ bp = Blueprint("api_family", __name__)
 
 
 def contract_out(c: Contract) -> ContractOut:
-    plans = db_session().query(FollowUpPlan).filter_by(contract_id=c.id, active=True).all()
+    plans = contracts.active_plans(db_session(), c.id)
     return ContractOut(
         id=c.id,
         person_id=c.person_id,
@@ -238,10 +245,7 @@ def record_follow_up(plan_id: int) -> tuple[Response, int]:
     return json_model(follow_up_out(row), 201)
 
 
-def follow_up_out(row: object) -> FollowUpOut:
-    from followup.models import FollowUpRecord
-
-    assert isinstance(row, FollowUpRecord)  # noqa: S101 - typing aid
+def follow_up_out(row: FollowUpRecord) -> FollowUpOut:
     return FollowUpOut(
         id=row.id,
         plan_id=row.plan_id,

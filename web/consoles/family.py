@@ -4,8 +4,6 @@ the contract, follow-up history, charts of blood pressure and glucose against th
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -32,7 +30,7 @@ from identity import rules as identity_rules
 from identity.models import Role
 from identity.services import practitioners
 from web.auth import console_roles_required
-from web.charts import bp_chart, glucose_chart
+from web.charts import home_charts
 from web.session import commit_now, db_session
 
 bp = Blueprint("family_console", __name__, url_prefix="/family-doctor", template_folder="templates")
@@ -111,22 +109,18 @@ def plan_page(plan_id: int) -> str | Response:
             return redirect(url_for(".plan_page", plan_id=plan.id))
     person = plan.person
     age = identity_rules.age_on(person.birth_date, clock.today())
-    since = clock.now() - dt.timedelta(days=180)
-    readings = follow_ups.readings_of(session, person.id, since)
-    target = classification.target_for(age)
+    bp_svg, glucose_svg = home_charts(session, person)
     return render_template(
         "family/plan.html",
         plan=plan,
         person=person,
         age=age,
-        target=target,
+        target=classification.target_for(age),
         history=follow_ups.history(session, plan.id),
         form=form,
         labels={c.value: c.label for c in classification.Control},
         ways=follow_ups.WAYS,
-        bp_chart=bp_chart(readings, target)
-        if plan.disease is ChronicDisease.hypertension
-        else None,
-        glucose_chart=glucose_chart(readings, target),
+        bp_chart=bp_svg if plan.disease is ChronicDisease.hypertension else None,
+        glucose_chart=glucose_svg,
         mask=mask_name,
     )

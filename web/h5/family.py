@@ -3,8 +3,6 @@ reporting blood pressure and glucose, and charts of the readings against the tar
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -14,15 +12,13 @@ from wtforms.validators import NumberRange, Optional
 
 from core import clock
 from core.errors import DomainError
-from followup import classification
 from followup.catalogue import family_doctor_agreement
-from followup.models import ContractState, FamilyDoctorTeam, FollowUpPlan, ReadingKind
-from followup.services import contracts, follow_ups, readings
-from identity import rules as identity_rules
+from followup.models import FamilyDoctorTeam, ReadingKind
+from followup.services import contracts, readings
 from identity.models import Account, Role
 from identity.services import patients
 from web.auth import console_roles_required
-from web.charts import bp_chart, glucose_chart
+from web.charts import home_charts
 from web.session import commit_now, db_session
 
 bp = Blueprint("h5_family", __name__, url_prefix="/h5/family-doctor", template_folder="templates")
@@ -60,17 +56,10 @@ def home() -> str:
 
 def _render(account: Account, sign: SignForm, reading: ReadingForm, agreement: str) -> str:
     db = db_session()
-    active = [c for c in contracts.for_account(db, account) if c.state is ContractState.active]
-    plans = []
-    for contract in active:
-        plans += db.query(FollowUpPlan).filter_by(contract_id=contract.id, active=True).all()
+    active = contracts.active_for(db, account)
+    plans = [plan for contract in active for plan in contracts.active_plans(db, contract.id)]
     person = account.person
-    bp_svg = glucose_svg = None
-    if person is not None:
-        age = identity_rules.age_on(person.birth_date, clock.today())
-        target = classification.target_for(age)
-        recent = follow_ups.readings_of(db, person.id, clock.now() - dt.timedelta(days=180))
-        bp_svg, glucose_svg = bp_chart(recent, target), glucose_chart(recent, target)
+    bp_svg, glucose_svg = home_charts(db, person) if person is not None else (None, None)
     return render_template(
         "h5/family.html",
         active=active,
