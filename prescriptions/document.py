@@ -58,6 +58,15 @@ def usage_line(dose_mg: float, times_per_day: int, route: str, days: int) -> str
     return f"用法：每次 {dose_mg:g} mg，每日 {times_per_day} 次，{route}，共 {days} 天"
 
 
+def qr_drawing(code: str, size: float) -> Drawing:
+    """The pick-up code as a QR code of `size` points, for the PDF and for the phone page."""
+    widget = QrCodeWidget(code, barLevel="M")
+    x0, y0, x1, y1 = widget.getBounds()
+    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
+    drawing.add(widget)
+    return drawing
+
+
 def render(prescription: Prescription, header: Header) -> bytes:
     """The document for the prescription as it stands now (a draft says so on its face)."""
     font = _font()
@@ -174,11 +183,7 @@ def _footer(
 
     if prescription.state is PrescriptionState.approved and prescription.redemption_code:
         size = 30 * mm
-        widget = QrCodeWidget(prescription.redemption_code, barLevel="M")
-        x0, y0, x1, y1 = widget.getBounds()
-        drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
-        drawing.add(widget)
-        renderPDF.draw(drawing, pdf, right - size, 8 * mm)
+        renderPDF.draw(qr_drawing(prescription.redemption_code, size), pdf, right - size, 8 * mm)
         pdf.setFont(font, 8)
         pdf.drawString(left, 12 * mm, "取药码（仅可使用一次）：")
         pdf.setFont("Courier-Bold", 11)

@@ -22,8 +22,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from reportlab.graphics import renderSVG
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -41,8 +39,10 @@ from identity.services import patients
 from pharmacy import fulfilment
 from prescriptions import prescribing
 from prescriptions import services as rx
+from prescriptions.document import qr_drawing
 from prescriptions.models import Prescription
 from web.auth import console_roles_required
+from web.responses import private_file
 from web.session import commit_now, db_session
 from web.settings import settings
 
@@ -226,11 +226,7 @@ def visit_image(consultation_id: int, seq: int) -> Response:
         message = visits.image_message(db_session(), consultation, seq)
     except DomainError:
         abort(404)
-    return Response(
-        message.image or b"",
-        mimetype=message.image_type,
-        headers={"Cache-Control": "private, no-store"},
-    )
+    return private_file(message.image or b"", message.image_type)
 
 
 @bp.get("/visits/<int:consultation_id>/messages.json")
@@ -335,27 +331,14 @@ def qr(prescription_id: int) -> Response:
     found = _prescription(prescription_id)
     if found.state.value != "approved" or found.redeemed_at is not None:
         abort(404)
-    widget = QrCodeWidget(found.redemption_code or "", barLevel="M")
-    x0, y0, x1, y1 = widget.getBounds()
-    size = 240
-    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
-    drawing.add(widget)
-    return Response(
-        renderSVG.drawToString(drawing),
-        mimetype="image/svg+xml",
-        headers={"Cache-Control": "private, no-store"},
-    )
+    svg = renderSVG.drawToString(qr_drawing(found.redemption_code or "", 240))
+    return private_file(svg.encode(), "image/svg+xml")
 
 
 @bp.get("/prescriptions/<int:prescription_id>/document.pdf")
 @console_roles_required(Role.patient)
 def document(prescription_id: int) -> Response:
-    found = _prescription(prescription_id)
-    return Response(
-        rx.document_pdf(found),
-        mimetype="application/pdf",
-        headers={"Cache-Control": "private, no-store"},
-    )
+    return private_file(rx.document_pdf(_prescription(prescription_id)), "application/pdf")
 
 
 @bp.get("/referrals")
