@@ -9,6 +9,8 @@ only once the transaction is durable (enqueueing a Celery task) is registered wi
 from __future__ import annotations
 
 import datetime as dt
+import os
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -96,6 +98,7 @@ class Database:
         self.sessionmaker: sessionmaker[Session] = sessionmaker(
             bind=self.engine, expire_on_commit=False
         )
+        _open_databases.add(self)
 
     @property
     def dialect(self) -> str:
@@ -117,6 +120,19 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+
+# A forked child (a gunicorn worker, a Celery pool process) must never use a connection its
+# parent opened: two processes on one socket interleave each other's statements. The child
+# forgets the parent's pool without closing it (closing would end the parent's sessions too).
+_open_databases: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+def _forget_parent_connections() -> None:
+    for database in list(_open_databases):
+        database.engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_parent_connections)
 
 AFTER_COMMIT_KEY = "after_commit"
 

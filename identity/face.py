@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import warnings
 from dataclasses import dataclass, field
 from functools import cache
@@ -112,7 +113,19 @@ def load_image(data: bytes, config: FaceConfig, what: str = "照片") -> np.ndar
     return np.asarray(image)
 
 
+# face_recognition holds one dlib detector, landmark model and network per process, and dlib
+# runs them without the GIL: two requests at once in one worker (gthread) corrupt each other's
+# results (a face counted 18 times) or the heap. One check at a time per process; the work is
+# CPU-bound, so on a 2-core node nothing is lost against the GIL-free overlap.
+_dlib_lock = threading.Lock()
+
+
 def encode_single_face(image: np.ndarray, config: FaceConfig, what: str = "照片") -> np.ndarray:
+    with _dlib_lock:
+        return _encode_single_face(image, config, what)
+
+
+def _encode_single_face(image: np.ndarray, config: FaceConfig, what: str) -> np.ndarray:
     face_recognition = _face_recognition()
 
     # No upsampling: the HOG detector's 80×80 window already matches the minimum face size.

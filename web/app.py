@@ -20,7 +20,7 @@ from core.celery_app import configure as configure_celery
 from core.clock import CHINA
 from core.db import Database, load_models
 from core.settings import Settings
-from web import api, auth, errors, health, session
+from web import api, auth, errors, health, request_isolation, session
 from web.consoles import admin as admin_console
 from web.consoles import doctor as doctor_console
 from web.consoles import face_check
@@ -111,4 +111,5 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in exempt:
         # Bearer tokens are not ambient credentials: the API needs no CSRF token.
         csrf.exempt(blueprint)
+    request_isolation.install(app)
     return app

@@ -13,7 +13,7 @@ from typing import Any
 import click
 from alembic import command as alembic_command
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from core import audit, runtime
 from core.errors import ConfigError
@@ -150,17 +150,23 @@ def gen_key() -> None:
     click.echo(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
 
 
-@cli.command()
+def _loaded_app() -> Flask:
+    """The app, created without pushing an application context: a long-running door (the
+    server, a worker) must not hand one context to everything it runs."""
+    app: Flask = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    return app
+
+
+@cli.command(with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "8000")))
 @click.option("--workers", type=int, default=1, show_default=True)
 @click.option("--threads", type=int, default=4, show_default=True)
-@with_appcontext
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the app with gunicorn (PORT overrides the port)."""
     from gunicorn.app.base import BaseApplication
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = _loaded_app()
     eager = runtime.current().settings.celery_eager
 
     class Server(BaseApplication):  # type: ignore[misc]
@@ -205,23 +211,23 @@ def _require_broker() -> None:
         raise click.ClickException("set REDIS_URL: without a broker tasks run in process")
 
 
-@cli.command()
+@cli.command(with_appcontext=False)
 @click.option("--concurrency", type=int, default=2, show_default=True)
-@with_appcontext
 def worker(concurrency: int) -> None:
     """Run a Celery worker (needs REDIS_URL)."""
     from core.celery_app import celery
 
+    _loaded_app()
     _require_broker()
     celery.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}"])
 
 
-@cli.command()
-@with_appcontext
+@cli.command(with_appcontext=False)
 def beat() -> None:
     """Run Celery beat, the scheduler of periodic tasks (needs REDIS_URL)."""
     from core.celery_app import celery
 
+    _loaded_app()
     _require_broker()
     celery.start(["beat", "--loglevel=INFO"])
 
