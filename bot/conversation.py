@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from bot.store import STATE_TTL, Store
+from core import clock
 from core.errors import DomainError
 from followup import triage
 from followup.models import DiagnosisStatus
 from followup.services import contracts, diagnoses, readings, referrals
+from identity import rules as identity_rules
 from identity.models import Account, WeChatFollower
 from identity.services import followers
 from pharmacy.fulfilment import for_prescription
@@ -60,21 +62,42 @@ def _patient(row: WeChatFollower) -> Account | None:
     return account if account is not None and account.person is not None else None
 
 
+def _age(account: Account | None, now: dt.datetime) -> float | None:
+    if account is None or account.person is None:
+        return None
+    return float(identity_rules.age_on(account.person.birth_date, clock.day_of(now)))
+
+
 def red_flag_reply(
     session: Session, row: WeChatFollower, text: str, now: dt.datetime
 ) -> Reply | None:
-    assessment = triage.assess([], triage.Vitals(), text)
+    """A red flag in the text: what to do now (the crisis line first for thoughts of suicide
+    or an overdose), the hand-off, and a reading written in the sentence recorded as well."""
+    # Not loaded for a follower not yet linked: a later bind in this request must see it fresh.
+    account = _patient(row) if row.account_id is not None else None
+    assessment = triage.assess([], triage.Vitals(), text, _age(account, now))
     if not assessment.in_person_required:
         return None
-    account = _patient(row)
     referral_id = None
+    recorded = ""
     if account is not None and account.person is not None:
-        referral = referrals.hand_off_red_flags(
-            session, account.person, account, assessment, "公众号留言提示危险信号：", now
-        )
-        referral_id = referral.id
+        embedded = readings.parse_in_sentence(text)
+        if embedded is not None:
+            reading = readings.record(session, account, account.person, embedded, "wechat", now)
+            referral_id = reading.referral_id
+            recorded = f"已记录{embedded.describe()}。"
+        if referral_id is None or {f.code for f in assessment.red_flags} - VITAL_CONCEPTS:
+            referral = referrals.hand_off_red_flags(
+                session, account.person, account, assessment, "公众号留言提示危险信号：", now
+            )
+            referral_id = referral.id
     booked = "已为您通知医院安排线下就诊。" if referral_id else ""
-    return Reply(f"{assessment.advice}{booked}", referral_id=referral_id)
+    because = f"（提示：{assessment.explanation}）"
+    return Reply(f"{recorded}{assessment.advice}{booked}{because}", referral_id=referral_id)
+
+
+# Concepts a home reading alone raises (its own hand-off covers them).
+VITAL_CONCEPTS = {"hypertensive_emergency", "hyperglycaemia_crisis", "hypoglycaemia"}
 
 
 def on_text(
@@ -103,6 +126,13 @@ def on_text(
         return Reply(exc.detail)
     if parsed is not None:
         return _reading(session, row, parsed, now)
+    embedded = readings.parse_in_sentence(text)
+    if embedded is not None:
+        return _reading(session, row, embedded, now)
+    question = triage.assess([], triage.Vitals(), text).questions
+    if question:
+        # A vital sign named without a number we can read: ask, never pass it by.
+        return Reply(question[0] + "如有胸痛、呼吸困难、意识改变等情况，请立即拨打 120。")
     if PRESCRIBING_WORDS.search(text):
         return Reply(NO_PRESCRIBING)
     if store.get(_state_key(row.openid)) == "READING":

@@ -118,10 +118,15 @@ class MessageIn(BaseModel):
 class MessageOut(BaseModel):
     seq: int
     kind: str
-    sender_role: str
+    sender_role: str = Field(description="patient, doctor, or system (a triage alert)")
     text: str | None
     image_url: str | None
     created_at: dt.datetime
+    alert: str | None = Field(
+        None,
+        description="On sending: what to do now when the message showed a red flag (the same "
+        "text is added to the conversation as a system message and the doctor is alerted)",
+    )
 
 
 class MessageList(BaseModel):

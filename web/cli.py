@@ -88,6 +88,19 @@ def drugs_load() -> None:
     )
 
 
+@cli.command("triage-eval", with_appcontext=False)
+@click.option("--corpus", multiple=True, help="a JSONL corpus file (default: the shipped ones)")
+@click.option("--misses", is_flag=True, help="list the misses and false alarms")
+def triage_eval(corpus: tuple[str, ...], misses: bool) -> None:
+    """Measure red-flag triage on the corpus: recall per concept, specificity, time per message."""
+    from followup.triage import evaluate
+
+    argv = [arg for path in corpus for arg in ("--corpus", path)]
+    report = evaluate.main([*argv, *(["--misses"] if misses else [])])
+    if report.misses:
+        sys.exit(1)
+
+
 @cli.group("audit")
 def audit_group() -> None:
     """The audit trail."""

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, outbox
+from core import audit, clock, outbox
 from core.audit import Actor
 from core.canonical import digest
 from core.errors import DomainError, Forbidden, InvalidState, NotFound, ValidationFailed
@@ -30,7 +30,8 @@ from followup.models import (
     ReferralSource,
     VisitRecord,
 )
-from followup.services import referrals
+from followup.services import referrals, visit_triage
+from identity import rules as identity_rules
 from identity.models import Account, Practitioner, Role
 from identity.services import actor_of, patients
 from identity.services import practitioners as practitioner_rules
@@ -46,6 +47,15 @@ class InPersonRequired(DomainError):
     code = "in_person_required"
     status = 409
     title = "您的情况需要线下就诊"
+
+
+class VitalSignUnclear(DomainError):
+    """A vital sign named in the complaint without a number that can be read ("血糖十几"):
+    the visit waits for the number rather than passing it by."""
+
+    code = "vital_sign_unclear"
+    status = 422
+    title = "请告诉我们具体读数"
 
 
 @dataclass(frozen=True)
@@ -64,11 +74,18 @@ def start(
     """Open a return visit, or refuse with the reason. Red flags come first: whoever is asking,
     a sign of danger is answered with what to do now and, for a known patient, a hand-off."""
     try:
-        assessment = triage.assess(request.symptoms, request.vitals, request.complaint)
+        assessment = triage.assess(
+            request.symptoms,
+            request.vitals,
+            request.complaint,
+            _age_of(session, account, request, now),
+        )
     except triage.UnknownSymptom as exc:
         raise ValidationFailed(f"未知症状代码：{exc}") from None
     if assessment.in_person_required:
         _hand_off_red_flags(session, account, request, assessment, now)
+    if assessment.needs_answer:
+        raise VitalSignUnclear("".join(assessment.questions), questions=list(assessment.questions))
     context = patients.care_context(session, account, request.person_id)
     if not request.consent:
         text = current_consent()
@@ -127,6 +144,17 @@ def start(
     return consultation
 
 
+def _age_of(
+    session: Session, account: Account, request: VisitRequest, now: dt.datetime
+) -> float | None:
+    """The age of the person the visit is for, when they can be known (fever thresholds)."""
+    try:
+        person = patients.care_context(session, account, request.person_id).patient
+    except DomainError:
+        return None
+    return float(identity_rules.age_on(person.birth_date, clock.day_of(now)))
+
+
 def _hand_off_red_flags(
     session: Session,
     account: Account,
@@ -155,7 +183,8 @@ def _hand_off_red_flags(
     raise InPersonRequired(
         assessment.advice,
         urgency=assessment.urgency.value,
-        red_flags=[{"code": f.code, "label": f.label} for f in assessment.red_flags],
+        red_flags=[f.as_record() for f in assessment.red_flags],
+        explanation=assessment.explanation,
         call_120=assessment.urgency is triage.Urgency.emergency,
         referral_id=referral_id,
     )
@@ -285,6 +314,8 @@ def post_message(
         consultation.id,
         {"seq": message.seq, "kind": message.kind.value},
     )
+    if not is_doctor and message.text:
+        visit_triage.screen_patient_message(session, account, consultation, message.text, now)
     if is_doctor:
         notify(
             session,

@@ -94,6 +94,24 @@ def parse(text: str) -> Parsed | None:
     return None
 
 
+def parse_in_sentence(text: str) -> Parsed | None:
+    """One blood pressure or one glucose written inside a sentence ("在家量血压 190/120，头晕",
+    "早上血糖测了 20.5"), read by triage's number reader; None when there is none, more than
+    one, or it is not a plausible reading (the strict parser and triage ask about those)."""
+    found = triage.readings_in(text)
+    if found.blood_pressure is not None:
+        parsed = Parsed(ReadingKind.blood_pressure, *found.blood_pressure)
+    elif found.glucose_mmol is not None:
+        parsed = Parsed(ReadingKind.glucose, glucose_mmol=found.glucose_mmol)
+    else:
+        return None
+    try:
+        parsed.check()
+    except ImplausibleReading:
+        return None
+    return parsed
+
+
 @dataclass(frozen=True)
 class Recorded:
     reading: Reading

@@ -104,8 +104,10 @@ def hand_off_red_flags(
 ) -> Referral:
     """A red flag, wherever it was seen (before a visit, in the bot, in a home reading): an
     urgent hand-off to the hospital, naming the signs."""
-    flags = [flag.label for flag in assessment.red_flags]
-    return create(
+    # Each sign with what fired it ("血压≥180/110 mmHg：“量血压 190/120”"), as the doctor and
+    # the audit trail see it; the sources go to the audit event.
+    flags = [flag.explanation for flag in assessment.red_flags]
+    referral = create(
         session,
         person=person,
         account_id=account.id,
@@ -117,6 +119,12 @@ def hand_off_red_flags(
         diagnosis_code=diagnosis_code,
         red_flags=flags,
     )
+    # Why triage stopped the patient: each concept, its label and the rule's source.
+    audit.record(
+        session, actor_of(account), "triage.red_flags", "referral", referral.id,
+        {"flags": [flag.as_audit() for flag in assessment.red_flags]},
+    )  # fmt: skip
+    return referral
 
 
 def send_to_platform(

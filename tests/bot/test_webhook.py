@@ -284,3 +284,38 @@ def test_scanning_a_family_doctor_code_while_following(oa: Flask, session: Sessi
     _post(client, _xml("event", Event="subscribe"))
     reply = _content(_post(client, _xml("event", Event="SCAN", EventKey="family_doctor:7")))
     assert "家庭医生" in reply
+
+
+def test_a_reading_inside_a_sentence_is_recorded_and_triaged(oa: Flask, session: Session) -> None:
+    client, _ = _bind(oa, session)
+    reply = _content(_post(client, _text("在家量血压 190/120，头有点晕")))
+    assert "已记录血压 190/120 mmHg" in reply
+    assert "120 急救" in reply
+    assert "已为您通知医院" in reply
+    assert "190/120" in reply  # the reply says what fired
+    assert session.scalar(select(func.count()).select_from(Reading)) == 1
+    assert session.scalar(select(func.count()).select_from(Referral)) == 1
+    # An ordinary reading in a sentence is recorded, not answered with the menu.
+    calm = _content(_post(client, _text("今天早上量的血压是132/84，挺好的")))
+    assert "已记录血压 132/84 mmHg" in calm
+    assert session.scalar(select(func.count()).select_from(Reading)) == 2
+
+
+@pytest.mark.parametrize("text", ["不想活了，活着太累", "把一瓶降压药都吃了", "bu xiang huo le"])
+def test_thoughts_of_suicide_get_the_crisis_line_never_the_menu(
+    oa: Flask, session: Session, text: str
+) -> None:
+    client, _ = _bind(oa, session)
+    reply = _content(_post(client, _text(text)))
+    assert "12356" in reply
+    assert "120" in reply
+    assert "1 复诊开药" not in reply
+    assert session.scalar(select(func.count()).select_from(Referral)) == 1
+
+
+def test_a_vital_sign_without_a_number_is_asked_about(oa: Flask, session: Session) -> None:
+    client, _ = _bind(oa, session)
+    reply = _content(_post(client, _text("血糖十几，有点口渴")))
+    assert "具体" in reply
+    assert "1 复诊开药" not in reply
+    assert session.scalar(select(func.count()).select_from(Referral)) == 0

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.crypto import mask_name
 from followup import catalogue, triage
-from followup.models import Consultation, ConsultationMessage, VisitRecord
+from followup.models import Consultation, ConsultationMessage, MessageKind, VisitRecord
 from followup.schemas import (
     AmendmentIn,
     ConsentOut,
@@ -115,10 +115,13 @@ def symptoms() -> tuple[Response, int]:
         "consent_required",
         "first_visit_not_allowed",
         "in_person_required",
+        "vital_sign_unclear",
         "forbidden",
     ),
     description="A red flag (symptom, vital sign or words in the complaint) ends the online path "
-    "with 409 in_person_required, emergency advice and an urgent hand-off to the hospital.",
+    "with 409 in_person_required, emergency advice, each sign with the words that fired it and "
+    "its source, and an urgent hand-off to the hospital. A vital sign named without a readable "
+    'number ("血糖十几") is 422 vital_sign_unclear with the question to answer.',
 )
 @api_roles_required(Role.patient)
 def start() -> tuple[Response, int]:
@@ -245,10 +248,16 @@ def list_messages(consultation_id: int) -> tuple[Response, int]:
 @api_roles_required(*PARTICIPANTS)
 def send_message(consultation_id: int) -> tuple[Response, int]:
     data: MessageIn = body()
+    session = db_session()
     message = visits.post_message(
-        db_session(), api_account(), consultation_id, clock.now(), text=data.text
+        session, api_account(), consultation_id, clock.now(), text=data.text
     )
-    return json_model(message_out(consultation_id, message), 201)
+    out = message_out(consultation_id, message)
+    consultation = visits.get(session, consultation_id)
+    alerts = [m.text for m in visits.messages(session, consultation, message.seq)
+              if m.kind is MessageKind.system]  # fmt: skip
+    out.alert = alerts[0] if alerts else None
+    return json_model(out, 201)
 
 
 @bp.post("/consultations/<int:consultation_id>/images")

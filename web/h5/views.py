@@ -156,8 +156,9 @@ def new_visit() -> str | BaseResponse:
                 red_flag = exc
             else:
                 db.rollback()
-                flash(exc.title if exc.code != "consent_required" else "请先阅读并同意知情同意书",
-                      "error")  # fmt: skip
+                message = {"consent_required": "请先阅读并同意知情同意书",
+                           "vital_sign_unclear": exc.detail}.get(exc.code, exc.title)  # fmt: skip
+                flash(message, "error")
         else:
             commit_now()
             return redirect(url_for(".visit", consultation_id=visit.id))

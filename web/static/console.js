@@ -15,7 +15,9 @@
     li.dataset.seq = m.seq;
     var who = document.createElement("span");
     who.className = "who";
-    who.textContent = m.sender_role === "doctor" ? names.doctor : names.patient;
+    who.textContent =
+      m.sender_role === "doctor" ? names.doctor : m.sender_role === "system" ? "系统提示" : names.patient;
+    if (m.sender_role === "system") li.setAttribute("role", "alert");
     li.appendChild(who);
     if (m.text) {
       li.appendChild(document.createTextNode(" " + m.text));

@@ -6,7 +6,6 @@ vital signs, and the patient's own words."""
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 
 
@@ -103,23 +102,7 @@ SYMPTOMS: tuple[Symptom, ...] = (
     Symptom("heartburn", "反酸烧心", None, ("反酸", "烧心")),
     Symptom("none", "无不适", None),
 )
-_GAP = r"[^，。,.;；!！?？]{0,3}"
-SPOKEN = {
-    "chest_pain": (rf"(胸口|胸部|胸|心口){_GAP}(痛|疼)",),
-    "shortness_of_breath": (rf"喘{_GAP}不(上|过|动)", rf"呼吸{_GAP}困难", rf"上不来{_GAP}气"),
-    "one_sided_weakness": (
-        rf"(一侧|半边|左边|右边|左侧|右侧|一边){_GAP}(无力|麻木|发麻|不能动|动不了)",
-    ),
-    "severe_headache": (rf"头{_GAP}(痛|疼)得(厉害|要命|受不了)",),
-    "fainting": (rf"(晕|昏){_GAP}过去",),
-}
-SYMPTOMS = tuple(
-    Symptom(s.code, s.label, s.urgency, s.keywords, SPOKEN.get(s.code, ())) for s in SYMPTOMS
-)
 SYMPTOM_BY_CODE = {symptom.code: symptom for symptom in SYMPTOMS}
-
-# Words that say a sign is absent ("没有胸痛", "无呼吸困难") up to a few characters before it.
-_NEGATION = re.compile(r"(没有|没|无|不|未|否认)[^，。,.;；!！?？]{0,3}$")
 
 
 @dataclass(frozen=True)
@@ -129,18 +112,52 @@ class Vitals:
     glucose_mmol: float | None = None
     heart_rate: int | None = None
     temperature_c: float | None = None
+    spo2: int | None = None
 
 
 @dataclass(frozen=True)
 class RedFlag:
+    """One reason to stop: the concept, what the patient said or measured that fired it, and
+    the rule's source — shown to the patient, the doctor and in the audit trail."""
+
     code: str
     label: str
     urgency: Urgency
+    words: str = ""
+    source: str = ""
+
+    @property
+    def explanation(self) -> str:
+        said = f"：“{self.words}”" if self.words else ""
+        return f"{self.label}{said}"
+
+    def as_audit(self) -> dict[str, str]:
+        """What the audit trail keeps: the decision and its source, not the patient's words
+        (those stay with the record they were written in)."""
+        return {"code": self.code, "label": self.label, "urgency": self.urgency.value,
+                "source": self.source}  # fmt: skip
+
+    def as_record(self) -> dict[str, str]:
+        return {"code": self.code, "label": self.label, "urgency": self.urgency.value,
+                "words": self.words, "source": self.source}  # fmt: skip
+
+
+CRISIS_ADVICE = (
+    "您的安全最重要。请立即拨打 120 急救电话；如果您有轻生的念头，请马上拨打全国心理援助热线 "
+    "12356，或北京心理危机研究与干预中心 010-82951332（24 小时），并请家人或朋友陪在您身边。"
+    "如果已经多吃了药，请带上药盒马上去最近医院急诊。"
+)
 
 
 @dataclass(frozen=True)
 class Triage:
     red_flags: tuple[RedFlag, ...]
+    # Vital signs named without a number that can be read: asked back, never passed.
+    questions: tuple[str, ...] = ()
+
+    @property
+    def needs_answer(self) -> bool:
+        return not self.red_flags and bool(self.questions)
 
     @property
     def in_person_required(self) -> bool:
@@ -153,7 +170,17 @@ class Triage:
         return Urgency.urgent if self.red_flags else Urgency.routine
 
     @property
+    def crisis(self) -> bool:
+        return any(flag.code == "suicide_or_overdose" for flag in self.red_flags)
+
+    @property
+    def explanation(self) -> str:
+        return "；".join(flag.explanation for flag in self.red_flags)
+
+    @property
     def advice(self) -> str:
+        if self.crisis:
+            return CRISIS_ADVICE
         if self.urgency is Urgency.emergency:
             return (
                 "您的情况可能危及生命，请立即拨打 120 急救电话或马上到最近医院急诊就诊，"
@@ -168,62 +195,22 @@ class UnknownSymptom(ValueError):
     pass
 
 
-def in_text(text: str) -> list[Symptom]:
-    """Red-flag signs named in free text, unless plainly denied ("没有胸痛")."""
-    found: list[Symptom] = []
-    for symptom in SYMPTOMS:
-        if symptom.urgency is None:
-            continue
-        for keyword in symptom.keywords:
-            start = text.find(keyword)
-            while start != -1:
-                if not _NEGATION.search(text[max(0, start - 6) : start]):
-                    found.append(symptom)
-                    break
-                start = text.find(keyword, start + 1)
-            if symptom in found:
-                break
-        if symptom in found:
-            continue
-        for pattern in symptom.patterns:
-            if any(
-                not _NEGATION.search(text[max(0, m.start() - 6) : m.start()])
-                for m in re.finditer(pattern, text)
-            ):
-                found.append(symptom)
-                break
-    return found
+def assess(
+    symptom_codes: list[str], vitals: Vitals, text: str = "", age_years: float | None = None
+) -> Triage:
+    """Every red flag in what the patient ticked, measured and wrote (one engine: engine.py)."""
+    from followup.triage import engine
 
-
-def vital_flags(vitals: Vitals) -> list[RedFlag]:
-    flags: list[RedFlag] = []
-    if (vitals.systolic or 0) >= 180 or (vitals.diastolic or 0) >= 110:
-        flags.append(RedFlag("bp_very_high", "血压≥180/110 mmHg", Urgency.emergency))
-    if vitals.glucose_mmol is not None:
-        if vitals.glucose_mmol >= 16.7:
-            flags.append(RedFlag("glucose_very_high", "血糖≥16.7 mmol/L", Urgency.emergency))
-        elif vitals.glucose_mmol <= 3.9:
-            flags.append(RedFlag("glucose_low", "血糖≤3.9 mmol/L（低血糖）", Urgency.emergency))
-    if vitals.heart_rate is not None and vitals.heart_rate > 100:
-        flags.append(RedFlag("tachycardia", "心率>100 次/分", Urgency.urgent))
-    if vitals.temperature_c is not None and vitals.temperature_c > 39.0:
-        flags.append(RedFlag("high_fever", "体温>39 ℃", Urgency.urgent))
-    return flags
-
-
-def assess(symptom_codes: list[str], vitals: Vitals, text: str = "") -> Triage:
-    """Every red flag in what the patient ticked, measured and wrote."""
     flags: dict[str, RedFlag] = {}
     for code in symptom_codes:
         symptom = SYMPTOM_BY_CODE.get(code)
         if symptom is None:
             raise UnknownSymptom(code)
         if symptom.urgency is not None:
-            flags[code] = RedFlag(code, symptom.label, symptom.urgency)
-    for symptom in in_text(text):
-        flags.setdefault(
-            symptom.code, RedFlag(symptom.code, symptom.label, symptom.urgency or Urgency.urgent)
-        )
-    for flag in vital_flags(vitals):
+            flags[code] = RedFlag(code, symptom.label, symptom.urgency, "已勾选", "GW2017")
+    for flag in engine.structured_vitals(vitals, age_years):
         flags.setdefault(flag.code, flag)
-    return Triage(tuple(flags.values()))
+    found = engine.read_message(text, age_years)
+    for flag in found.red_flags:
+        flags.setdefault(flag.code, flag)
+    return Triage(tuple(flags.values()), () if flags else found.questions)
