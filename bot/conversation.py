@@ -92,7 +92,8 @@ def red_flag_reply(
             )
             referral_id = referral.id
     booked = "已为您通知医院安排线下就诊。" if referral_id else ""
-    because = f"（提示：{assessment.explanation}）"
+    # What fired is said back, except to someone in crisis, who needs the lines, not labels.
+    because = "" if assessment.crisis else f"（提示：{assessment.explanation}）"
     return Reply(f"{recorded}{assessment.advice}{booked}{because}", referral_id=referral_id)
 
 

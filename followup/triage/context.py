@@ -37,6 +37,8 @@ ACUTE = re.compile(
     r"今天|今早|今晚|昨晚|刚才|刚刚|刚|突然|忽然|这两天|这几天|这会|半夜|到现在|又|越来越|正在|马上|此刻"
 )
 NOW = re.compile(ACUTE.pattern + r"|现在还|还是|一直|最近")
+# Words that make an urgent sign an emergency.
+SUDDEN = re.compile(r"突然|忽然|猛地|一下子|刚才|刚刚")
 # Words that make a whole sentence a general question, and words that make one clause one.
 GENERAL = re.compile(
     r"如果|假如|万一|要是|假设|怎么急救|预防|科普|了解一下|想了解|想学|前兆|有哪些|听说|到时候|怎么区分"

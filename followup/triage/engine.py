@@ -174,6 +174,16 @@ VITAL_NAMES = {
 }  # fmt: skip
 
 
+EXAMPLES = {"血压": "血压 150/95", "血糖": "血糖 12.5", "血氧": "血氧 95", "心率": "心率 88",
+            "体温": "体温 38.5"}  # fmt: skip
+
+
+def _ask(name: str) -> str:
+    example = EXAMPLES.get(name)
+    hint = f"（例如“{example}”）" if example else ""
+    return f"请告诉我们{name}的具体读数{hint}，我们才能判断是否需要马上就医。"
+
+
 def fever_threshold(age_years: float | None) -> tuple[float, str]:
     if age_years is not None and age_years < 0.25:
         return 38.0, "3 月龄以下婴儿体温≥38 ℃"
@@ -194,8 +204,7 @@ def vital_flags(
                 flags.append(flag(t.concept, value.words, t.urgency, t.label))
                 break
             if crossed is None:
-                name = VITAL_NAMES[t.vital]
-                questions.append(f"您说的{name}“{value.words}”具体是多少？请告诉我们准确读数。")
+                questions.append(_ask(VITAL_NAMES[t.vital]))
     for value in values.get("temperature", []):
         if infant and age_years is None and value.low >= 38.0:
             questions.append("宝宝多大了（几个月）？3 个月以下的宝宝发烧需要立即就医。")
@@ -292,7 +301,10 @@ def read_message(text: str, age_years: float | None = None) -> TextTriage:
     for compiled in _compiled():
         words = _words_in(normal, compiled, found)
         if words is not None:
-            flags[compiled.concept.code] = flag(compiled.concept.code, words)
+            urgency = compiled.concept.urgency
+            if urgency is Urgency.urgent and context.SUDDEN.search(normal.plain):
+                urgency = Urgency.emergency  # 突然 / 刚才: a sudden severe headache cannot wait
+            flags[compiled.concept.code] = flag(compiled.concept.code, words, urgency)
     readings = numbers.read(normal.plain)
     values = {
         "systolic": readings.systolic,
@@ -309,11 +321,11 @@ def read_message(text: str, age_years: float | None = None) -> TextTriage:
     for f in vital:
         flags.setdefault(f.code, f)
     said = {name for name, v in values.items() if v}
-    for vital_word, at, words in readings.vague:
+    for vital_word, at, _words in readings.vague:
         clause = context.clause_at(found, at)
         if clause is not None and (clause.past or clause.general):
             continue
         kinds = {k for k, n in VITAL_NAMES.items() if n == vital_word.replace("心跳", "心率")}
         if not kinds & said:
-            questions.append(f"您说“{words}”，请告诉我们{vital_word}的具体读数。")
+            questions.append(_ask(VITAL_NAMES.get(next(iter(kinds), ""), vital_word)))
     return TextTriage(tuple(flags.values()), tuple(dict.fromkeys(questions)) if not flags else ())

@@ -203,3 +203,8 @@ def test_the_shipped_corpus_meets_the_targets() -> None:
     assert len(report.total) >= 20  # every concept has messages
     assert not report.misses, [c.text for c in report.misses]
     assert report.specificity >= 0.90, [c.text for c, _ in report.false_alarms]
+
+
+def test_sudden_onset_raises_the_urgency() -> None:
+    assert triage.assess([], Vitals(), "头痛得厉害").urgency is Urgency.urgent
+    assert triage.assess([], Vitals(), "刚才突然头痛得厉害").urgency is Urgency.emergency
