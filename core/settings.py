@@ -15,7 +15,15 @@ from core.errors import ConfigError
 # Outside demo mode the service refuses to start with these values.
 DEMO_SECRET_KEY = "demo-secret-key-not-for-production"  # noqa: S105 - refused outside demo
 # Demo mode answers on /wechat/callback with these (`hospital wechat say` signs with them).
-DEMO_OA = {"wechat_oa_token": "demo-oa-token", "wechat_oa_app_id": "wx-demo-oa"}
+DEMO_OA = {
+    "wechat_oa_token": "demo-oa-token",
+    "wechat_oa_app_id": "wx-demo-oa",
+    # The demo's fake 人脸核身, started by `hospital serve` in demo mode (identity.verification).
+    "faceid_api_base": "http://127.0.0.1:8790",
+    "faceid_secret_id": "demo-faceid-id",
+    "faceid_secret_key": "demo-faceid-key",
+    "faceid_rule_id": "1",
+}
 DEMO_DATA_KEY = base64.urlsafe_b64encode(b"demo-data-key-not-for-production").decode()
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
@@ -45,6 +53,14 @@ class Settings:
     face_match_threshold: float = 0.5
     face_min_size_px: int = 80
     face_attempts_per_day: int = 5
+    # 人脸核身 (Tencent Cloud FaceId): a patient's live face against the public-security photo.
+    # FACEID_API_BASE is "faceid.tencentcloudapi.com", or the fake's http://127.0.0.1:port.
+    faceid_api_base: str = ""
+    faceid_secret_id: str = ""
+    faceid_secret_key: str = ""
+    faceid_rule_id: str = ""
+    faceid_region: str = "ap-guangzhou"
+    faceid_timeout_seconds: float = 10.0
     # How long a practitioner's face check unlocks clinical actions.
     face_check_ttl_seconds: int = 30 * 60
     # WeChat mini-program; WECHAT_API_BASE points every WeChat host elsewhere (tests, proxies).

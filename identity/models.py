@@ -187,6 +187,38 @@ class FaceVerification(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
+class IdentityCheckState(enum.StrEnum):
+    pending = "pending"  # opened with the provider; the patient has not finished it
+    passed = "passed"
+    failed = "failed"
+
+
+class IdentityCheck(Base):
+    """One check of a person against the authoritative source (人脸核身): opened for the name
+    and ID number on record, answered by the provider server to server, used once."""
+
+    __tablename__ = "identity_checks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(24))
+    provider: Mapped[str] = mapped_column(String(32))
+    token: Mapped[str] = mapped_column(EncryptedText("identity.check.token"))
+    token_index: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[IdentityCheckState] = mapped_column(
+        Enum(IdentityCheckState, native_enum=False, length=16)
+    )
+    result_code: Mapped[str | None] = mapped_column(String(32))
+    similarity: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    account: Mapped[Account] = relationship()
+    person: Mapped[Person] = relationship()
+
+
 class WeChatIdentity(Base):
     """A WeChat user of one of our apps, keyed by unionid when WeChat gives one."""
 

@@ -86,10 +86,16 @@ class MeOut(BaseModel):
     dependents: list[DependentOut]
 
 
-class FaceVerificationOut(BaseModel):
-    matched: bool
+class IdentityCheckStartOut(BaseModel):
+    token: str = Field(description="the provider's id of this check (Tencent: BizToken)")
+    url: str = Field(description="the provider's liveness page: open it on the patient's phone")
+    expires_at: dt.datetime
+
+
+class IdentityCheckOut(BaseModel):
+    passed: bool
+    code: str | None = Field(description="the provider's result code, or identity_mismatch")
     verification: VerificationOut
-    attempts_left_today: int
 
 
 class PractitionerForm(BaseModel):

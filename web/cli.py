@@ -181,6 +181,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 
     app = _loaded_app()
     eager = runtime.current().settings.celery_eager
+    _start_demo_faceid()
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -196,6 +197,25 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 
     click.echo(f"serving on http://{host}:{port}")
     Server().run()
+
+
+def _start_demo_faceid() -> None:
+    """In demo mode, the fake 人脸核身 (the demo's public-security source) on its port."""
+    from core.settings import DEMO_OA
+    from identity.verification import fake_server
+    from web.demo import faceid_references
+
+    cfg = runtime.current().settings
+    if not cfg.demo_mode or cfg.faceid_api_base != DEMO_OA["faceid_api_base"]:
+        return
+    port = int(cfg.faceid_api_base.rsplit(":", 1)[1])
+    state = fake_server.FakeFaceId(cfg.faceid_secret_id, cfg.faceid_secret_key, faceid_references())
+    try:
+        fake_server.serve(state, port)
+    except OSError as exc:
+        click.echo(f"demo 人脸核身 not started on port {port}: {exc}", err=True)
+        return
+    click.echo(f"demo 人脸核身 (fake Tencent FaceId) on {cfg.faceid_api_base}")
 
 
 def _start_in_process_relay(_worker: Any) -> None:

@@ -130,7 +130,7 @@ def register_real_name(
     return person
 
 
-def _start_of_day_utc(now: dt.datetime) -> dt.datetime:
+def start_of_day_utc(now: dt.datetime) -> dt.datetime:
     local = now.astimezone(CHINA)
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
 
@@ -145,7 +145,7 @@ def attempts_today(
             .where(
                 FaceVerification.account_id == account.id,
                 FaceVerification.purpose == purpose,
-                FaceVerification.created_at >= _start_of_day_utc(now),
+                FaceVerification.created_at >= start_of_day_utc(now),
             )
         )
         or 0
@@ -193,38 +193,6 @@ def record_attempt(
 class FaceAttempt:
     row: FaceVerification
     error: face.FaceError | None
-
-
-def verify_face(
-    session: Session,
-    account: Account,
-    id_photo: bytes,
-    selfie: bytes,
-    config: face.FaceConfig,
-    attempts_per_day: int,
-    now: dt.datetime,
-) -> FaceAttempt:
-    """Compare the ID photo with a selfie. Every attempt counts and is recorded, including one
-    refused for its images; the caller commits it before reporting a refusal."""
-    if account.person is None:
-        raise RealNameRequired()
-    session.get(Account, account.id, with_for_update=True)  # serialise attempts per account
-    if attempts_today(session, account, FacePurpose.real_name, now) >= attempts_per_day:
-        raise TooManyAttempts(limit=attempts_per_day)
-    outcome: face.FaceMatch | face.FaceError
-    try:
-        outcome = face.match_photos(id_photo, selfie, config)
-    except face.FaceError as exc:
-        outcome = exc
-    row = record_attempt(
-        session, account, FacePurpose.real_name, config, outcome, account.person_id
-    )
-    if row.matched:
-        account.face_verified_at = now
-        if isinstance(outcome, face.FaceMatch) and outcome.reference is not None:
-            account.person.face_encoding = face.serialise(outcome.reference)
-        session.flush()
-    return FaceAttempt(row, outcome if isinstance(outcome, face.FaceError) else None)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -12,9 +13,10 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.audit import verify_chain
 from identity import rules
-from identity.models import Account, FaceVerification, Person, Role
+from identity.models import Account, Person, Role
 from identity.services import patients
 from tests import faces, factories
+from tests.fakes import faceid
 from tests.helpers import bearer
 
 ADULT = "110105198503141235"
@@ -28,27 +30,13 @@ def _real_name(client: FlaskClient, headers: dict, id_number: str = ADULT, **ext
     return client.post("/api/v1/me/real-name", json=data, headers=headers)
 
 
-def _face(client: FlaskClient, headers: dict, selfie: bytes | None = None) -> object:
-    data = {
-        "id_photo": (faces.io.BytesIO(faces.id_photo()), "id.jpg"),
-        "selfie": (
-            faces.io.BytesIO(selfie or faces.same_person_variants()["selfie 640x480"]),
-            "me.jpg",
-        ),
-    }
-    return client.post(
-        "/api/v1/me/face-verification",
-        data=data,
-        headers=headers,
-        content_type="multipart/form-data",
-    )
-
-
-def _verified(client: FlaskClient, session: Session) -> tuple[dict, Account]:
+def _verified(app: Flask, session: Session) -> tuple[dict, Account]:
+    """A patient who registered 张三's name and number and passed 人脸核身 with his face."""
     account = factories.account(Role.patient)
     headers = bearer(session, account=account)
+    client = app.test_client()
     assert _real_name(client, headers).status_code == 200
-    assert _face(client, headers).status_code == 200
+    assert faceid.verify(app, headers).status_code == 200
     session.expire_all()  # the requests changed the account in their own sessions
     return headers, account
 
@@ -109,75 +97,6 @@ def test_account_cannot_switch_to_another_person(client: FlaskClient, session: S
     assert switched.json["code"] == "real_name_locked"
 
 
-def test_face_verification_completes_identity(client: FlaskClient, session: Session) -> None:
-    headers = bearer(session)
-    assert _face(client, headers).json["code"] == "real_name_required"
-    _real_name(client, headers)
-    me = client.get("/api/v1/me", headers=headers).json
-    assert me["verification"] == {"real_name": True, "face": False, "verified": False}
-    response = _face(client, headers)
-    assert response.status_code == 200
-    assert response.json["verification"]["verified"] is True
-    row = session.scalars(select(FaceVerification)).one()
-    assert row.matched
-    assert row.distance is not None
-    assert row.distance < row.threshold == 0.5
-    assert "dlib" in row.model_version
-    # The verified face is kept (sealed) to recognise the patient at a pharmacy kiosk.
-    person = session.scalars(select(Person)).one()
-    assert person.face_encoding is not None
-    raw = session.execute(text("SELECT face_encoding FROM persons")).scalar_one()
-    assert person.face_encoding.encode()[:24] not in bytes(raw)  # not the encoding in clear
-
-
-@pytest.mark.parametrize(
-    ("selfie", "code"),
-    [
-        (faces.other_person, "face_mismatch"),
-        (faces.no_face, "no_face"),
-        (faces.two_faces, "multiple_faces"),
-    ],
-)
-def test_refused_face_attempts_are_explained_and_counted(
-    client: FlaskClient, session: Session, selfie: object, code: str
-) -> None:
-    headers = bearer(session)
-    _real_name(client, headers)
-    response = _face(client, headers, selfie())  # type: ignore[operator]
-    assert response.status_code == 422
-    assert response.json["code"] == code
-    assert response.json["attempts_left_today"] == 4
-    assert _count(session, FaceVerification) == 1
-    assert client.get("/api/v1/me", headers=headers).json["verification"]["face"] is False
-
-
-def test_five_attempts_a_day(client: FlaskClient, session: Session) -> None:
-    headers = bearer(session)
-    _real_name(client, headers)
-    for _ in range(5):
-        assert _face(client, headers, faces.other_person()).status_code == 422
-    blocked = _face(client, headers)  # even the right face, today
-    assert blocked.status_code == 429
-    assert blocked.json["code"] == "too_many_attempts"
-    # Yesterday's attempts do not count today.
-    yesterday = clock.now() - dt.timedelta(days=1)
-    session.execute(text("UPDATE face_verifications SET created_at = :t"), {"t": yesterday})
-    assert _face(client, headers).status_code == 200
-
-
-def test_missing_photo_is_not_an_attempt(client: FlaskClient, session: Session) -> None:
-    headers = bearer(session)
-    _real_name(client, headers)
-    response = client.post(
-        "/api/v1/me/face-verification",
-        data={"id_photo": (faces.io.BytesIO(faces.id_photo()), "id.jpg")},
-        headers=headers,
-        content_type="multipart/form-data",
-    )
-    assert response.json["code"] == "missing_file"
-    assert _count(session, FaceVerification) == 0
-
-
 def test_dependents_need_a_verified_patient(client: FlaskClient, session: Session) -> None:
     headers = bearer(session)
     _real_name(client, headers)
@@ -191,8 +110,9 @@ def test_dependents_need_a_verified_patient(client: FlaskClient, session: Sessio
     assert "人脸核验" in response.json["detail"]
 
 
-def test_child_dependent_makes_the_account_guardian(client: FlaskClient, session: Session) -> None:
-    headers, account = _verified(client, session)
+def test_child_dependent_makes_the_account_guardian(faceid_app: Flask, session: Session) -> None:
+    client = faceid_app.test_client()
+    headers, account = _verified(faceid_app, session)
     response = client.post(
         "/api/v1/me/dependents",
         json={"name": "张小宝", "id_number": CHILD_UNDER_6, "relation": "child"},
@@ -218,8 +138,9 @@ def test_child_dependent_makes_the_account_guardian(client: FlaskClient, session
     assert [d["person"]["name"] for d in me["dependents"]] == ["张**"]
 
 
-def test_minor_cannot_be_added_as_a_parent(client: FlaskClient, session: Session) -> None:
-    headers, _ = _verified(client, session)
+def test_minor_cannot_be_added_as_a_parent(faceid_app: Flask, session: Session) -> None:
+    client = faceid_app.test_client()
+    headers, _ = _verified(faceid_app, session)
     response = client.post(
         "/api/v1/me/dependents",
         json={"name": "张小宝", "id_number": CHILD_UNDER_6, "relation": "parent"},
@@ -228,8 +149,9 @@ def test_minor_cannot_be_added_as_a_parent(client: FlaskClient, session: Session
     assert response.json["code"] == "invalid_dependent"
 
 
-def test_nobody_reaches_another_familys_dependent(client: FlaskClient, session: Session) -> None:
-    headers, _ = _verified(client, session)
+def test_nobody_reaches_another_familys_dependent(faceid_app: Flask, session: Session) -> None:
+    client = faceid_app.test_client()
+    headers, _ = _verified(faceid_app, session)
     added = client.post(
         "/api/v1/me/dependents",
         json={"name": "张老", "id_number": ELDER, "relation": "parent"},
@@ -237,8 +159,8 @@ def test_nobody_reaches_another_familys_dependent(client: FlaskClient, session: 
     ).json
     stranger = factories.account(Role.patient)
     stranger_headers = bearer(session, account=stranger)
-    _real_name(client, stranger_headers, id_number=OTHER_ADULT, name="李四")
-    assert _face(client, stranger_headers).status_code == 200
+    _real_name(client, stranger_headers, id_number=OTHER_ADULT, name="王五")
+    assert faceid.verify(faceid_app, stranger_headers, faces.other_person()).status_code == 200
     session.expire_all()
     with pytest.raises(patients.Forbidden):
         patients.care_context(session, stranger, added["person"]["id"])
@@ -259,9 +181,9 @@ def test_staff_cannot_use_patient_endpoints(client: FlaskClient, session: Sessio
     assert response.status_code == 403
 
 
-def test_every_step_is_audited(client: FlaskClient, session: Session) -> None:
-    _verified(client, session)
+def test_every_step_is_audited(faceid_app: Flask, session: Session) -> None:
+    _verified(faceid_app, session)
     actions = session.scalars(text("SELECT action FROM audit_events ORDER BY id")).all()
     assert "person.real_name" in actions
-    assert "face.real_name" in actions
+    assert "identity.check.finish" in actions
     assert verify_chain(session).ok

@@ -161,43 +161,6 @@ def test_wechat_web_sign_in(make_app: Any, session: Session, fake: Any) -> None:
     assert refused.headers["Location"].endswith("/h5/auth/")
 
 
-def test_real_name_face_and_a_child_from_a_phone(
-    session: Session, page: Any, tmp_path: Any
-) -> None:
-    from identity.models import Role
-    from tests import faces
-
-    account = factories.account(Role.patient)
-    session.commit()
-    id_photo, selfie = tmp_path / "id.jpg", tmp_path / "me.jpg"
-    id_photo.write_bytes(faces.id_photo())
-    selfie.write_bytes(faces.encode(faces.selfie_640x480()))
-    page.set_viewport_size(PHONE)
-    _sign_in(page, account.username)
-    page.click("#verify-link")
-    page.fill("#rn-name", "王五")
-    page.fill("#rn-id_number", "110105198503141234")  # wrong check digit
-    page.fill("#rn-phone", "13800138000")
-    page.click("#save-real-name")
-    assert "身份证号码无效" in page.text_content("main")
-    page.fill("#rn-name", "王五")
-    page.fill("#rn-id_number", "440305197811220878")
-    page.fill("#rn-phone", "13800138000")
-    page.click("#save-real-name")
-    page.wait_for_selector("#face-form")
-    page.set_input_files("#fc-id_photo", str(id_photo))
-    page.set_input_files("#fc-selfie", str(selfie))
-    page.click("#verify-face")
-    page.wait_for_selector("text=实名认证完成")
-    page.fill("#dp-name", "王小宝")
-    page.fill("#dp-id_number", "320102202301150116")
-    page.select_option("#dp-relation", "child")
-    page.click("#add-dependent")
-    page.wait_for_selector("text=已添加就诊人")
-    assert "（监护人）" in page.text_content("#dependents")
-    screenshot(page, "h5-profile")
-
-
 def test_sign_with_a_family_doctor_report_a_dangerous_reading_and_see_the_chart(
     session: Session, page: Any
 ) -> None:

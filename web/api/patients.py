@@ -1,15 +1,16 @@
-"""Patient identity API: WeChat sign-in, real name, face verification, dependents."""
+"""Patient identity API: WeChat sign-in, real name, 人脸核身 against the authoritative source,
+dependents."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, url_for
 from wechatpy.exceptions import WeChatClientException
 
 from bot import client as wechat
 from core import clock, runtime
 from core.crypto import mask_id_number, mask_name, mask_phone
 from identity import face, rules
-from identity.models import Account, Dependent, FacePurpose, Person, Role
+from identity.models import Account, Dependent, IdentityCheckState, Person, Role
 from identity.schemas import (
     AccountOut,
     AllergiesIn,
@@ -17,7 +18,8 @@ from identity.schemas import (
     BindingCodeOut,
     DependentIn,
     DependentOut,
-    FaceVerificationOut,
+    IdentityCheckOut,
+    IdentityCheckStartOut,
     MeOut,
     PersonOut,
     RealNameIn,
@@ -26,12 +28,13 @@ from identity.schemas import (
     VerificationOut,
     WeChatSignIn,
 )
-from identity.services import followers, patients
+from identity.services import followers, patients, verification
 from identity.services import wechat as wechat_accounts
+from identity.verification import provider_for
 from web.api.identity import token_response
 from web.auth import api_account, api_roles_required
 from web.errors import ApiProblem
-from web.openapi import body, operation, upload
+from web.openapi import body, operation
 from web.session import commit_now, db_session
 from web.settings import settings
 
@@ -146,42 +149,54 @@ def real_name() -> Response:
     return jsonify(person_out(person).model_dump(mode="json"))
 
 
-@bp.post("/me/face-verification")
+@bp.post("/me/identity-verification")
 @operation(
-    "Face match of a selfie against the ID photo (images are not stored)",
+    "Start 人脸核身: the patient's live face against the public-security photo of the ID number "
+    "on record",
     tag="patients",
-    files=("id_photo", "selfie"),
-    response=FaceVerificationOut,
-    problems=(
-        "real_name_required",
-        "no_face",
-        "multiple_faces",
-        "face_too_small",
-        "invalid_image",
-        "face_mismatch",
-        "too_many_attempts",
-        "missing_file",
-        "file_too_large",
-    ),
-    description="At most 5 attempts a day (China time); each attempt counts, matched or not.",
+    response=IdentityCheckStartOut,
+    status=201,
+    problems=("real_name_required", "too_many_attempts", "identity_provider_unavailable"),
+    description="Returns the provider's liveness page. The patient never uploads a reference "
+    "photo. When the page sends the patient back, finish with .../{token}/result. At most "
+    "FACE_ATTEMPTS_PER_DAY checks a day (China time).",
 )
 @api_roles_required(Role.patient)
-def face_verification() -> Response:
+def start_identity_check() -> tuple[Response, int]:
+    account, cfg = api_account(), settings()
+    back = url_for("h5_identity.verified", _external=True)
+    row, url = verification.start(
+        db_session(), account, provider_for(cfg), back, cfg.face_attempts_per_day, clock.now()
+    )
+    out = IdentityCheckStartOut(token=row.token, url=url, expires_at=row.expires_at)
+    return jsonify(out.model_dump(mode="json")), 201
+
+
+@bp.post("/me/identity-verification/<token>/result")
+@operation(
+    "Finish 人脸核身: the server asks the provider for the outcome (never the client)",
+    tag="patients",
+    response=IdentityCheckOut,
+    problems=(
+        "not_found",
+        "verification_pending",
+        "verification_used",
+        "verification_expired",
+        "identity_check_failed",
+        "identity_provider_unavailable",
+    ),
+    description="Only a check opened by this account for the person on record, once. A check "
+    "the provider answered for another name or number fails with identity_mismatch.",
+)
+@api_roles_required(Role.patient)
+def finish_identity_check(token: str) -> Response:
     account = api_account()
-    id_photo, selfie = upload("id_photo"), upload("selfie")
-    cfg = settings()
-    config = face_config()
-    now = clock.now()
-    attempt = patients.verify_face(
-        db_session(), account, id_photo, selfie, config, cfg.face_attempts_per_day, now
-    )
-    left = cfg.face_attempts_per_day - patients.attempts_today(
-        db_session(), account, FacePurpose.real_name, now
-    )
-    commit_now()  # the attempt counts even when it is refused below
-    raise_if_refused(attempt, attempts_left_today=left)
-    out = FaceVerificationOut(
-        matched=True, verification=verification_out(account), attempts_left_today=left
+    row = verification.finish(db_session(), account, provider_for(settings()), token, clock.now())
+    commit_now()  # the outcome is kept, passed or not
+    if row.state is not IdentityCheckState.passed:
+        raise verification.CheckFailed(f"核验结果：{row.result_code}", result=row.result_code)
+    out = IdentityCheckOut(
+        passed=True, code=row.result_code, verification=verification_out(account)
     )
     return jsonify(out.model_dump(mode="json"))
 

@@ -1,5 +1,6 @@
-"""H5 identity pages: real-name registration (ID number and phone), the face check with two
-photos (the phone's camera, or a file on a desktop), dependents, and diagnosis uploads."""
+"""H5 identity pages: real-name registration (ID number and phone), 人脸核身 on the provider's
+page (the live face against the public-security photo; the patient uploads no reference
+photo), dependents, and diagnosis uploads."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from wtforms.validators import DataRequired, Length
 from core import clock
 from core.errors import DomainError
 from followup.services import diagnoses
-from identity import face
-from identity.models import Account, Relation, Role
-from identity.services import patients
+from identity.models import Account, IdentityCheckState, Relation, Role
+from identity.services import patients, verification
+from identity.verification import provider_for
 from web.auth import console_roles_required
 from web.session import commit_now, db_session
 from web.settings import settings
@@ -31,8 +32,7 @@ class RealNameForm(FlaskForm):  # type: ignore[misc]
 
 
 class FaceForm(FlaskForm):  # type: ignore[misc]
-    id_photo = FileField("身份证人像面照片", validators=[FileRequired("请拍摄或选择身份证照片")])
-    selfie = FileField("本人正面照", validators=[FileRequired("请拍摄本人正面照")])
+    """Starts 人脸核身: nothing to fill in, the provider's page takes the live photo."""
 
 
 class DependentForm(FlaskForm):  # type: ignore[misc]
@@ -72,20 +72,12 @@ def profile() -> str | Response:
             return redirect(url_for(".profile"))
         if which == "fc" and face_form.validate_on_submit():
             cfg = settings()
-            attempt = patients.verify_face(
-                db, account, face_form.id_photo.data.read(), face_form.selfie.data.read(),
-                face.FaceConfig(threshold=cfg.face_match_threshold,
-                                min_face_px=cfg.face_min_size_px),
+            _, url = verification.start(
+                db, account, provider_for(cfg), url_for(".verified", _external=True),
                 cfg.face_attempts_per_day, clock.now(),
             )  # fmt: skip
-            commit_now()  # every attempt counts
-            if attempt.error is not None:
-                flash(f"{attempt.error.title}：{attempt.error.detail}", "error")
-            elif not attempt.row.matched:
-                flash("人脸比对未通过，请本人正对镜头重拍", "error")
-            else:
-                flash("实名认证完成", "ok")
-            return redirect(url_for(".profile"))
+            commit_now()  # the check counts towards the day's limit
+            return redirect(url)
         if which == "dp" and dependent.validate_on_submit():
             patients.add_dependent(db, account, dependent.name.data, dependent.id_number.data,
                                    Relation(dependent.relation.data), clock.today())  # fmt: skip
@@ -104,6 +96,26 @@ def profile() -> str | Response:
         dependent=dependent,
         dependents=patients.dependents_of(db, account) if state.verified else [],
     )
+
+
+@bp.get("/verified")
+@console_roles_required(Role.patient)
+def verified() -> Response:
+    """Where the provider's page sends the patient back; the outcome is asked of the provider."""
+    db = db_session()
+    token = request.args.get("BizToken") or request.args.get("token") or ""
+    try:
+        row = verification.finish(db, _me(), provider_for(settings()), token, clock.now())
+    except DomainError as exc:
+        db.rollback()
+        flash(exc.detail if exc.detail != exc.title else exc.title, "error")
+        return redirect(url_for(".profile"))
+    commit_now()
+    if row.state is IdentityCheckState.passed:
+        flash("实名认证完成：人脸与公安身份证照片比对一致", "ok")
+    else:
+        flash(f"人脸核身未通过（{row.result_code}），请本人重新核验", "error")
+    return redirect(url_for(".profile"))
 
 
 @bp.route("/diagnoses/upload", methods=["GET", "POST"])
