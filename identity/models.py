@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.crypto import EncryptedText
+from core.crypto import EncryptedBytes, EncryptedText
 from core.db import Base, UTCDateTime, utcnow
 from core.models import BigId
 from identity.rules import PractitionerKind, Sex, Title
@@ -148,8 +148,38 @@ class Relation(enum.StrEnum):
         return {"child": "子女", "parent": "父母", "spouse": "配偶", "other": "其他"}[self.value]
 
 
+class DependentState(enum.StrEnum):
+    pending_proof = "pending_proof"  # a minor: waiting for the relationship proof
+    pending_consent = "pending_consent"  # waiting for the adult themself, or the first guardian
+    pending_review = "pending_review"  # a minor's proof waits for staff
+    active = "active"  # the account may seek care for the person
+    declined = "declined"
+    withdrawn = "withdrawn"  # the adult took their consent back
+    removed = "removed"  # the account removed the person from its list
+
+    @property
+    def label(self) -> str:
+        return {
+            "pending_proof": "待上传关系证明", "pending_consent": "待对方确认",
+            "pending_review": "待工作人员审核", "active": "已生效", "declined": "未通过",
+            "withdrawn": "对方已撤回同意", "removed": "已移除",
+        }[self.value]  # fmt: skip
+
+
+class ProofType(enum.StrEnum):
+    hukou = "hukou"  # 户口本 pages of the child and the guardian
+    birth_certificate = "birth_certificate"  # 出生医学证明
+
+    @property
+    def label(self) -> str:
+        return {"hukou": "户口本", "birth_certificate": "出生医学证明"}[self.value]
+
+
 class Dependent(Base):
-    """A person an account may seek care for. For a minor the account holder is the guardian."""
+    """A person an account may seek care for, once the link is active: an adult who consented
+    from their own verified account, or a minor whose guardian's proof staff accepted (a
+    second guardian also needs the first one's consent). For a minor the account holder is the
+    guardian. Nothing of the person is shown to the account until then."""
 
     __tablename__ = "dependents"
     __table_args__ = (UniqueConstraint("account_id", "person_id"),)
@@ -159,9 +189,21 @@ class Dependent(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     relation: Mapped[Relation] = mapped_column(Enum(Relation, native_enum=False, length=16))
     is_guardian: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[DependentState] = mapped_column(
+        Enum(DependentState, native_enum=False, length=16),
+        default=DependentState.pending_consent,
+        index=True,
+    )
+    consent_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    proof: Mapped[bytes | None] = mapped_column(EncryptedBytes("identity.dependent.proof"))
+    proof_type: Mapped[str | None] = mapped_column(String(24))
+    proof_media_type: Mapped[str | None] = mapped_column(String(32))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    decision_note: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    account: Mapped[Account] = relationship()
+    account: Mapped[Account] = relationship(foreign_keys=[account_id])
     person: Mapped[Person] = relationship()
 
 

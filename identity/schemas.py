@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from identity.models import Relation, Role
+from identity.models import DependentState, ProofType, Relation, Role
 from identity.rules import PractitionerKind, Sex, Title
 
 
@@ -67,10 +67,67 @@ class DependentIn(BaseModel):
 
 class DependentOut(BaseModel):
     id: int
-    person: PersonOut
+    name: str = Field(description="masked")
+    person: PersonOut | None = Field(description="only once the link is active")
     relation: Relation
     relation_label: str
     is_guardian: bool
+    state: DependentState
+    state_label: str
+
+
+class ProofForm(BaseModel):
+    proof_type: ProofType
+
+
+class ConsentRequestOut(BaseModel):
+    """A request waiting for this account's consent (to be someone's dependent, or for a second
+    guardian of one's child)."""
+
+    id: int
+    requester_name: str = Field(description="masked")
+    person_name: str = Field(description="masked: oneself, or the child")
+    relation: Relation
+    relation_label: str
+    as_guardian: bool
+    requested_at: dt.datetime
+
+
+class ConsentRequestList(BaseModel):
+    requests: list[ConsentRequestOut]
+
+
+class LinkOut(BaseModel):
+    """An account that may seek care for me (or asks to)."""
+
+    id: int
+    holder_name: str = Field(description="masked")
+    relation_label: str
+    state: DependentState
+    state_label: str
+
+
+class LinkList(BaseModel):
+    links: list[LinkOut]
+
+
+class ReviewItem(BaseModel):
+    id: int
+    requester_name: str
+    child_name: str
+    child_age: int
+    proof_type: str | None
+    proof_url: str
+    requested_at: dt.datetime
+
+
+class ReviewList(BaseModel):
+    reviews: list[ReviewItem]
+
+
+class ReviewIn(BaseModel):
+    approve: bool
+    note: str = Field("", max_length=200)
 
 
 class VerificationOut(BaseModel):

@@ -201,12 +201,16 @@ def child_of(
     parent: Account, id_number: str = "320102202301150116", name: str = "张小宝"
 ) -> Person:
     """A child added as the parent's dependent, with the parent as guardian."""
-    from identity.models import Dependent, Relation
+    from identity.models import Dependent, DependentState, Relation
 
     child = person(id_number, name)
     current_session().add(
         Dependent(
-            account_id=parent.id, person_id=child.id, relation=Relation.child, is_guardian=True
+            account_id=parent.id,
+            person_id=child.id,
+            relation=Relation.child,
+            is_guardian=True,
+            state=DependentState.active,  # as if the proof had been reviewed
         )
     )
     current_session().flush()

@@ -20,9 +20,9 @@ from followup import triage
 from followup.services import consultations, diagnoses
 from identity import face
 from identity import services as identity
-from identity.models import Account, Institution, Relation, Role
+from identity.models import Account, Institution, ProofType, Relation, Role
 from identity.rules import PractitionerKind, Title
-from identity.services import followers, patients, practitioners
+from identity.services import dependents, followers, patients, practitioners
 from prescriptions import prescribing
 from prescriptions import rules as rx_rules
 from prescriptions.models import Drug
@@ -158,9 +158,16 @@ def seed(session: Session) -> list[str]:
         # does it for `newpatient`).
         patient.face_verified_at = clock.now()
         child_name, child_id = DEMO_CHILD
-        patients.add_dependent(
-            session, patient, child_name, child_id, Relation.child, clock.today()
+        # The guardian's link goes the way every one does: asked, the 户口本 page sent, reviewed
+        # by staff (the demo admin).
+        link = dependents.request_link(
+            session, patient, child_name, child_id, Relation.child, clock.now(), clock.today()
         )
+        dependents.attach_proof(session, patient, link.id, ProofType.hukou,
+                                DEMO_EVIDENCE.read_bytes(), clock.now())  # fmt: skip
+        admin = identity.account_by_username(session, "admin")
+        if admin is not None:
+            dependents.review(session, admin, link.id, True, "户口本核对一致", clock.now())
         created.append("patient 张三 (real name and face verified) with child 张小宝 (under 6)")
         created.extend(_seed_visits(session, patient))
         created.extend(_seed_prescription(session, patient))

@@ -13,14 +13,21 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.clock import CHINA
 from core.crypto import blind_index
-from core.errors import DomainError, Forbidden, NotFound
+from core.errors import DomainError, Forbidden
 from identity import face, rules
-from identity.models import Account, Dependent, FacePurpose, FaceVerification, Person, Relation
+from identity.models import (
+    Account,
+    Dependent,
+    DependentState,
+    FacePurpose,
+    FaceVerification,
+    Person,
+    Relation,
+)
 from identity.services.accounts import actor_of
 
 ID_INDEX = "identity.person.id_number"
 PHONE_INDEX = "identity.person.phone"
-ADULT_AGE = 18
 
 
 class IdAlreadyRegistered(DomainError):
@@ -59,18 +66,6 @@ class IdentityUnverified(DomainError):
     title = "请先完成实名认证和人脸核验"
 
 
-class DependentExists(DomainError):
-    code = "dependent_exists"
-    status = 409
-    title = "该就诊人已添加"
-
-
-class InvalidDependent(DomainError):
-    code = "invalid_dependent"
-    status = 422
-    title = "就诊人信息有误"
-
-
 def id_index(id_number: str) -> str:
     return blind_index(id_number, ID_INDEX)
 
@@ -79,7 +74,7 @@ def person_by_id_number(session: Session, id_number: str) -> Person | None:
     return session.scalar(select(Person).where(Person.id_number_index == id_index(id_number)))
 
 
-def _new_person(session: Session, name: str, parsed: rules.IdNumber, phone: str | None) -> Person:
+def new_person(session: Session, name: str, parsed: rules.IdNumber, phone: str | None) -> Person:
     person = Person(
         name=name,
         id_number=parsed.value,
@@ -122,7 +117,7 @@ def register_real_name(
         person = existing  # already someone's dependent; now they register themselves
         person.phone, person.phone_index = phone, blind_index(phone, PHONE_INDEX)
     else:
-        person = _new_person(session, name, parsed, phone)
+        person = new_person(session, name, parsed, phone)
     account.person = person
     account.face_verified_at = None
     session.flush()
@@ -220,68 +215,6 @@ def ensure_verified(account: Account) -> Person:
     return account.person
 
 
-def add_dependent(
-    session: Session,
-    account: Account,
-    name: str,
-    id_number: str,
-    relation: Relation,
-    today: dt.date,
-) -> Dependent:
-    ensure_verified(account)
-    name = rules.normalise_name(name)
-    parsed = rules.parse_id_number(id_number, today)
-    if account.person is not None and parsed.value == account.person.id_number:
-        raise InvalidDependent("不能把本人添加为就诊人")
-    minor = parsed.age_on(today) < ADULT_AGE
-    if minor and relation not in {Relation.child, Relation.other}:
-        raise InvalidDependent("未满 18 岁的就诊人只能是子女或其他被监护人")
-    person = person_by_id_number(session, parsed.value)
-    if person is None:
-        person = _new_person(session, name, parsed, None)
-    elif person.name != name:
-        raise NameMismatch()
-    exists = session.scalar(
-        select(Dependent.id).where(
-            Dependent.account_id == account.id, Dependent.person_id == person.id
-        )
-    )
-    if exists is not None:
-        raise DependentExists()
-    dependent = Dependent(
-        account_id=account.id, person_id=person.id, relation=relation, is_guardian=minor
-    )
-    session.add(dependent)
-    session.flush()
-    audit.record(
-        session,
-        actor_of(account),
-        "dependent.add",
-        "person",
-        person.id,
-        {"relation": relation.value, "guardian": minor},
-    )
-    return dependent
-
-
-def dependents_of(session: Session, account: Account) -> list[Dependent]:
-    return list(
-        session.scalars(
-            select(Dependent).where(Dependent.account_id == account.id).order_by(Dependent.id)
-        )
-    )
-
-
-def remove_dependent(session: Session, account: Account, dependent_id: int) -> None:
-    dependent = session.get(Dependent, dependent_id)
-    if dependent is None or dependent.account_id != account.id:
-        raise NotFound("没有这个就诊人")
-    person_id = dependent.person_id
-    session.delete(dependent)
-    session.flush()
-    audit.record(session, actor_of(account), "dependent.remove", "person", person_id)
-
-
 @dataclass(frozen=True)
 class CareContext:
     """Who a visit or prescription is for, and who acts for them (recorded with the visit)."""
@@ -303,11 +236,13 @@ def care_context(session: Session, account: Account, person_id: int | None) -> C
         return CareContext(own, account, None, None)
     dependent = session.scalar(
         select(Dependent).where(
-            Dependent.account_id == account.id, Dependent.person_id == person_id
+            Dependent.account_id == account.id,
+            Dependent.person_id == person_id,
+            Dependent.state == DependentState.active,  # consented or reviewed, not withdrawn
         )
     )
     if dependent is None:
-        raise Forbidden("只能为本人或已添加的就诊人办理")
+        raise Forbidden("只能为本人或已生效的就诊人办理")
     return CareContext(
         dependent.person, account, own if dependent.is_guardian else None, dependent.relation
     )

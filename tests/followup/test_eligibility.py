@@ -103,11 +103,15 @@ def test_unverified_patient_is_refused(client: FlaskClient, session: Session) ->
 def test_visit_for_a_child_records_the_guardian(client: FlaskClient, session: Session) -> None:
     parent = factories.verified_patient()
     child = factories.person("320102202301150116", "张小宝")
-    from identity.models import Dependent
+    from identity.models import Dependent, DependentState
 
     session.add(
         Dependent(
-            account_id=parent.id, person_id=child.id, relation=Relation.child, is_guardian=True
+            account_id=parent.id,
+            person_id=child.id,
+            relation=Relation.child,
+            is_guardian=True,
+            state=DependentState.active,
         )
     )
     session.flush()

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from core import clock
 from core.audit import verify_chain
-from identity import rules
 from identity.models import Account, Person, Role
 from identity.services import patients
-from tests import faces, factories
+from tests import factories
 from tests.fakes import faceid
 from tests.helpers import bearer
 
@@ -108,66 +104,6 @@ def test_dependents_need_a_verified_patient(client: FlaskClient, session: Sessio
     assert response.status_code == 403
     assert response.json["code"] == "identity_unverified"
     assert "人脸核验" in response.json["detail"]
-
-
-def test_child_dependent_makes_the_account_guardian(faceid_app: Flask, session: Session) -> None:
-    client = faceid_app.test_client()
-    headers, account = _verified(faceid_app, session)
-    response = client.post(
-        "/api/v1/me/dependents",
-        json={"name": "张小宝", "id_number": CHILD_UNDER_6, "relation": "child"},
-        headers=headers,
-    )
-    assert response.status_code == 201
-    child = response.json
-    assert child["is_guardian"] is True
-    assert child["person"]["id_number"] == "320102********0116"
-    assert child["person"]["age"] == rules.age_on(dt.date(2023, 1, 15), clock.today())
-    context = patients.care_context(session, account, child["person"]["id"])
-    assert context.guardian is not None
-    assert context.guardian.id == account.person_id
-    assert context.age_on(dt.date(2027, 1, 14)) == 3
-
-    again = client.post(
-        "/api/v1/me/dependents",
-        json={"name": "张小宝", "id_number": CHILD_UNDER_6, "relation": "child"},
-        headers=headers,
-    )
-    assert again.json["code"] == "dependent_exists"
-    me = client.get("/api/v1/me", headers=headers).json
-    assert [d["person"]["name"] for d in me["dependents"]] == ["张**"]
-
-
-def test_minor_cannot_be_added_as_a_parent(faceid_app: Flask, session: Session) -> None:
-    client = faceid_app.test_client()
-    headers, _ = _verified(faceid_app, session)
-    response = client.post(
-        "/api/v1/me/dependents",
-        json={"name": "张小宝", "id_number": CHILD_UNDER_6, "relation": "parent"},
-        headers=headers,
-    )
-    assert response.json["code"] == "invalid_dependent"
-
-
-def test_nobody_reaches_another_familys_dependent(faceid_app: Flask, session: Session) -> None:
-    client = faceid_app.test_client()
-    headers, _ = _verified(faceid_app, session)
-    added = client.post(
-        "/api/v1/me/dependents",
-        json={"name": "张老", "id_number": ELDER, "relation": "parent"},
-        headers=headers,
-    ).json
-    stranger = factories.account(Role.patient)
-    stranger_headers = bearer(session, account=stranger)
-    _real_name(client, stranger_headers, id_number=OTHER_ADULT, name="王五")
-    assert faceid.verify(faceid_app, stranger_headers, faces.other_person()).status_code == 200
-    session.expire_all()
-    with pytest.raises(patients.Forbidden):
-        patients.care_context(session, stranger, added["person"]["id"])
-    gone = client.delete(f"/api/v1/me/dependents/{added['id']}", headers=stranger_headers)
-    assert gone.status_code == 404
-    assert client.delete(f"/api/v1/me/dependents/{added['id']}", headers=headers).status_code == 204
-    assert client.get("/api/v1/me", headers=headers).json["dependents"] == []
 
 
 def test_unverified_patient_cannot_seek_care(session: Session) -> None:

@@ -19,7 +19,7 @@ from core.errors import ConfigError
 from core.settings import DEMO_DATA_KEY, DEMO_SECRET_KEY, Settings
 from identity import face
 from identity.models import Account, Role
-from identity.services import patients, practitioners
+from identity.services import dependents, patients, practitioners
 from web.cli import cli
 from web.demo import DEMO_ACCOUNTS, DEMO_SELFIE
 
@@ -96,7 +96,7 @@ def test_seed_demo_then_demo_tokens_for_every_role(make_app: Any, session: Sessi
     assert patient is not None
     context = patients.care_context(session, patient, None)
     assert context.patient.id_number == "110105198503141235"
-    child = patients.dependents_of(session, patient)[0]
+    child = dependents.active(session, patient)[0]
     assert patients.care_context(session, patient, child.person_id).age_on(clock.today()) < 6
     for practitioner in practitioners.all_practitioners(session):
         assert practitioners.eligibility_of(practitioner, clock.today()).eligible

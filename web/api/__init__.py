@@ -6,6 +6,7 @@ from flask import Flask
 
 from web.api import (
     consultations,
+    dependents,
     diagnoses,
     drugs,
     family,
@@ -28,6 +29,7 @@ def register(app: Flask, csrf_exempt: list[object]) -> None:
         meta,
         identity,
         patients,
+        dependents,
         practitioners,
         diagnoses,
         consultations,

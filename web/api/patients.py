@@ -10,13 +10,12 @@ from bot import client as wechat
 from core import clock, runtime
 from core.crypto import mask_id_number, mask_name, mask_phone
 from identity import face, rules
-from identity.models import Account, Dependent, IdentityCheckState, Person, Role
+from identity.models import Account, Dependent, DependentState, IdentityCheckState, Person, Role
 from identity.schemas import (
     AccountOut,
     AllergiesIn,
     AllergiesOut,
     BindingCodeOut,
-    DependentIn,
     DependentOut,
     IdentityCheckOut,
     IdentityCheckStartOut,
@@ -28,7 +27,7 @@ from identity.schemas import (
     VerificationOut,
     WeChatSignIn,
 )
-from identity.services import followers, patients, verification
+from identity.services import dependents, followers, patients, verification
 from identity.services import wechat as wechat_accounts
 from identity.verification import provider_for
 from web.api.identity import token_response
@@ -92,12 +91,16 @@ def person_out(person: Person) -> PersonOut:
 
 
 def dependent_out(dependent: Dependent) -> DependentOut:
+    shown = dependent.state is DependentState.active  # nothing of the person before consent
     return DependentOut(
         id=dependent.id,
-        person=person_out(dependent.person),
+        name=mask_name(dependent.person.name),
+        person=person_out(dependent.person) if shown else None,
         relation=dependent.relation,
         relation_label=dependent.relation.label,
         is_guardian=dependent.is_guardian,
+        state=dependent.state,
+        state_label=dependent.state.label,
     )
 
 
@@ -119,7 +122,7 @@ def me() -> Response:
         account=AccountOut.model_validate(account),
         verification=verification_out(account),
         person=person_out(account.person) if account.person else None,
-        dependents=[dependent_out(d) for d in patients.dependents_of(db_session(), account)],
+        dependents=[dependent_out(d) for d in dependents.listed(db_session(), account)],
     )
     return jsonify(out.model_dump(mode="json"))
 
@@ -219,41 +222,6 @@ def raise_if_refused(attempt: patients.FaceAttempt, **extra: object) -> None:
 def face_config() -> face.FaceConfig:
     cfg = settings()
     return face.FaceConfig(threshold=cfg.face_match_threshold, min_face_px=cfg.face_min_size_px)
-
-
-@bp.post("/me/dependents")
-@operation(
-    "Add a family member (就诊人) to seek care for; a minor makes the account their guardian",
-    tag="patients",
-    body=DependentIn,
-    response=DependentOut,
-    status=201,
-    problems=(
-        "identity_unverified",
-        "invalid_id_number",
-        "invalid_dependent",
-        "dependent_exists",
-        "name_mismatch",
-    ),
-)
-@api_roles_required(Role.patient)
-def add_dependent() -> tuple[Response, int]:
-    account = api_account()
-    data: DependentIn = body()
-    dependent = patients.add_dependent(
-        db_session(), account, data.name, data.id_number, data.relation, clock.today()
-    )
-    return jsonify(dependent_out(dependent).model_dump(mode="json")), 201
-
-
-@bp.delete("/me/dependents/<int:dependent_id>")
-@operation(
-    "Remove a family member from the list", tag="patients", status=204, problems=("not_found",)
-)
-@api_roles_required(Role.patient)
-def remove_dependent(dependent_id: int) -> Response:
-    patients.remove_dependent(db_session(), api_account(), dependent_id)
-    return Response(status=204)
 
 
 @bp.put("/me/allergies")

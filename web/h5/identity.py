@@ -4,6 +4,8 @@ photo), dependents, and diagnosis uploads."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -15,8 +17,8 @@ from wtforms.validators import DataRequired, Length
 from core import clock
 from core.errors import DomainError
 from followup.services import diagnoses
-from identity.models import Account, IdentityCheckState, Relation, Role
-from identity.services import patients, verification
+from identity.models import Account, DependentState, IdentityCheckState, ProofType, Relation, Role
+from identity.services import dependents, patients, verification
 from identity.verification import provider_for
 from web.auth import console_roles_required
 from web.session import commit_now, db_session
@@ -79,10 +81,12 @@ def profile() -> str | Response:
             commit_now()  # the check counts towards the day's limit
             return redirect(url)
         if which == "dp" and dependent.validate_on_submit():
-            patients.add_dependent(db, account, dependent.name.data, dependent.id_number.data,
-                                   Relation(dependent.relation.data), clock.today())  # fmt: skip
+            row = dependents.request_link(
+                db, account, dependent.name.data, dependent.id_number.data,
+                Relation(dependent.relation.data), clock.now(), clock.today(),
+            )  # fmt: skip
             commit_now()
-            flash("已添加就诊人", "ok")
+            flash("已提交，请上传关系证明" if row.is_guardian else "已向对方发送确认申请", "ok")
             return redirect(url_for(".profile"))
     except DomainError as exc:
         db.rollback()
@@ -94,8 +98,69 @@ def profile() -> str | Response:
         real_name=real_name,
         face_form=face_form,
         dependent=dependent,
-        dependents=patients.dependents_of(db, account) if state.verified else [],
+        dependents=dependents.listed(db, account) if state.verified else [],
+        requests=dependents.consent_requests(db, account) if state.verified else [],
+        linked_by=dependents.linked_by(db, account),
+        proof_form=ProofForm(prefix="pf"),
+        action_form=ActionForm(),
+        States=DependentState,
     )
+
+
+class ProofForm(FlaskForm):  # type: ignore[misc]
+    proof_type = SelectField(
+        "证明类型", choices=[SelectChoice(p.value, p.label) for p in ProofType]
+    )
+    proof = FileField("关系证明（户口本或出生医学证明）", validators=[FileRequired("请上传证明")])
+
+
+class ActionForm(FlaskForm):  # type: ignore[misc]
+    """Buttons that change a link: only the CSRF token."""
+
+
+def _act(action: Callable[[], object], done: str) -> Response:
+    db = db_session()
+    try:
+        action()
+    except DomainError as exc:
+        db.rollback()
+        flash(exc.detail if exc.detail != exc.title else exc.title, "error")
+    else:
+        commit_now()
+        flash(done, "ok")
+    return redirect(url_for(".profile"))
+
+
+@bp.post("/dependents/<int:dependent_id>/proof")
+@console_roles_required(Role.patient)
+def upload_proof(dependent_id: int) -> Response:
+    form = ProofForm(prefix="pf")
+    if not form.validate_on_submit():
+        flash("请选择证明类型并上传文件", "error")
+        return redirect(url_for(".profile"))
+    data = form.proof.data.read()
+    kind = ProofType(form.proof_type.data)
+    return _act(lambda: dependents.attach_proof(db_session(), _me(), dependent_id, kind, data,
+                                                clock.now()), "证明已提交，等待审核")  # fmt: skip
+
+
+@bp.post("/consent/<int:dependent_id>/<any(confirm, decline):decision>")
+@console_roles_required(Role.patient)
+def consent(dependent_id: int, decision: str) -> Response:
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for(".profile"))
+    yes = decision == "confirm"
+    return _act(lambda: dependents.decide(db_session(), _me(), dependent_id, yes, clock.now()),
+                "已同意" if yes else "已拒绝")  # fmt: skip
+
+
+@bp.post("/linked-by/<int:dependent_id>/withdraw")
+@console_roles_required(Role.patient)
+def withdraw(dependent_id: int) -> Response:
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for(".profile"))
+    return _act(lambda: dependents.withdraw(db_session(), _me(), dependent_id, clock.now()),
+                "已撤回同意，对方不能再为您办理就诊")  # fmt: skip
 
 
 @bp.get("/verified")

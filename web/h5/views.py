@@ -35,7 +35,7 @@ from followup.models import Consultation, DiagnosisStatus
 from followup.services import consultations as visits
 from followup.services import diagnoses, referrals
 from identity.models import Account, Role
-from identity.services import patients
+from identity.services import dependents, patients
 from pharmacy import fulfilment
 from prescriptions import prescribing
 from prescriptions import services as rx
@@ -106,7 +106,7 @@ def home() -> str:
 def my_diagnoses() -> str:
     db = db_session()
     account = _me()
-    people = [account.person] + [d.person for d in patients.dependents_of(db, account)]
+    people = [account.person] + [d.person for d in dependents.active(db, account)]
     rows = [(p, diagnoses.for_person(db, p.id)) for p in people if p is not None]
     return render_template("h5/diagnoses.html", rows=rows, Status=DiagnosisStatus)
 
@@ -121,7 +121,7 @@ def new_visit() -> str | BaseResponse:
     except DomainError as exc:
         flash(exc.title, "error")
         return redirect(url_for(".home"))
-    people = [me] + [d.person for d in patients.dependents_of(db, account)]
+    people = [me] + [d.person for d in dependents.active(db, account)]
     choices = [
         (d.id, f"{p.name[0]}*：{d.disease_name}（{d.institution_name} {d.diagnosed_on}）")
         for p in people
