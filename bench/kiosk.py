@@ -5,7 +5,8 @@
 Seeds a scratch database (patients with enrolled faces and confirmed diagnoses, face-checked
 doctors and reviewing pharmacists, a pharmacy with stock and a pharmacist on duty, one kiosk
 per client), starts `hospital serve` on 127.0.0.1, approves the prescriptions through the API
-(not measured), then every kiosk serves its queue at once: scan, identity (ID digits and a
+(not measured), then every kiosk serves its queue at once: scan, identity (the collector's ID
+card, signed by the kiosk's reader, and a
 selfie matched against the enrolled face), dispense (confirmed with the pharmacist's
 password). Reports dispenses per second and p50/p99 per step and for a whole collection.
 Traffic goes to 127.0.0.1 only; the run is bounded.
@@ -29,8 +30,8 @@ DEMO = Path(__file__).resolve().parent.parent / "web/static/demo"
 STORE_PHARMACIST = ("bench-store-pharmacist", "bench-password")
 
 
-def seed_pharmacy(kiosks: int) -> tuple[list[str], dict[int, str]]:
-    """Kiosk tokens, and each patient person's ID digits by patient index."""
+def seed_pharmacy(kiosks: int) -> tuple[list[tuple[str, str]], dict[int, tuple[str, str]]]:
+    """Kiosk tokens with their reader keys, and each patient's name and ID number by index."""
     import datetime as dt
 
     from sqlalchemy import select
@@ -55,7 +56,7 @@ def seed_pharmacy(kiosks: int) -> tuple[list[str], dict[int, str]]:
         for i, account in enumerate(patients):
             assert account.person is not None
             account.person.face_encoding = encoding
-            digits[i] = account.person.id_number[-4:]
+            digits[i] = (account.person.name, account.person.id_number)
         every_day = {str(d): [["00:00", "24:00"]] for d in range(1, 8)}
         pharmacy = services.create_pharmacy(
             session,
@@ -89,7 +90,8 @@ def seed_pharmacy(kiosks: int) -> tuple[list[str], dict[int, str]]:
         tokens = []
         for i in range(kiosks):
             registered = kiosk.register(session, Actor.system(), pharmacy.id, f"{i} 号终端")
-            tokens.append(issue_token(session, registered.kiosk.account, 86400).token)
+            token = issue_token(session, registered.kiosk.account, 86400).token
+            tokens.append((token, registered.reader_key))
     return tokens, digits
 
 
@@ -137,10 +139,19 @@ def approve_all(
 def run(
     base: str,
     args: argparse.Namespace,
-    kiosks: list[str],
+    kiosks: list[tuple[str, str]],
     queues: list[list[tuple[int, str]]],
-    digits: dict[int, str],
+    digits: dict[int, tuple[str, str]],
 ) -> None:
+    import io
+    import json
+
+    from PIL import Image
+
+    from pharmacy import id_card
+
+    chip = io.BytesIO()
+    Image.open(DEMO / "face.jpg").convert("RGB").resize((102, 126)).save(chip, "JPEG")
     timings = harness.Timings(base)
     selfie = (DEMO / "selfie.jpg").read_bytes()
     collections: list[float] = []
@@ -148,14 +159,18 @@ def run(
 
     def client(i: int) -> None:
         http = requests.Session()
-        auth = {"Authorization": f"Bearer {kiosks[i]}"}
+        token, reader_key = kiosks[i]
+        auth = {"Authorization": f"Bearer {token}"}
         for owner, code in queues[i]:
             started = time.perf_counter()
-            timings.call(http, "scan", "POST", "/api/v1/kiosk/scan", kiosks[i], {"token": code})
+            timings.call(http, "scan", "POST", "/api/v1/kiosk/scan", token, {"token": code})
+            name, id_number = digits[owner]
+            card = id_card.sign(name, id_number, chip.getvalue(), f"bench-{i}", int(time.time()),
+                                reader_key)  # fmt: skip
             t0 = time.perf_counter()
             response = http.post(
                 f"{base}/api/v1/kiosk/identity",
-                data={"token": code, "id_last4": digits[owner]},
+                data={"token": code, "id_card": json.dumps(card)},
                 files={"selfie": ("selfie.jpg", selfie, "image/jpeg")},
                 headers=auth,
                 timeout=30,
@@ -170,7 +185,7 @@ def run(
                 "dispense",
                 "POST",
                 "/api/v1/kiosk/dispense",
-                kiosks[i],
+                token,
                 {
                     "token": code,
                     "identity_check_id": response.json()["identity_check_id"],

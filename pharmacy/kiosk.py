@@ -1,6 +1,6 @@
 """Kiosks: devices bound to a pharmacy (registered with a one-time secret, revocable), the scan
-of a prescription's code, the collector's identity at the counter and the dispense a
-pharmacist on duty confirms."""
+of a prescription's code, the collector's identity at the counter (their ID card on the
+kiosk's reader and the kiosk's camera) and the dispense a pharmacist on duty confirms."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, clock
 from core.audit import Actor
 from core.crypto import mask_name
 from core.errors import Forbidden, NotFound
@@ -20,7 +20,7 @@ from identity import rules as identity_rules
 from identity.models import Account, Person, Role
 from identity.services import actor_of, authenticate, create_account, practitioners
 from identity.services.patients import TooManyAttempts
-from pharmacy import rules
+from pharmacy import id_card, rules
 from pharmacy.dispensing import check_content, dispense, find_by_code
 from pharmacy.fulfilment import ensure_dispensable, for_prescription
 from pharmacy.models import Dispensing, Fulfilment, IdentityCheck, Kiosk, Pharmacy
@@ -36,6 +36,7 @@ class Registered:
     kiosk: Kiosk
     username: str
     secret: str  # shown once; only its hash is kept
+    reader_key: str  # shown once, for the kiosk's ID card reader service; kept sealed
 
 
 def register(session: Session, actor: Actor, pharmacy_id: int, name: str) -> Registered:
@@ -48,18 +49,32 @@ def register(session: Session, actor: Actor, pharmacy_id: int, name: str) -> Reg
     account = create_account(
         session, username=username, password=secret, role=Role.kiosk, display_name=name
     )
-    return Registered(bind(session, actor, pharmacy.id, account, name), username, secret)
+    kiosk = bind(session, actor, pharmacy.id, account, name)
+    return Registered(kiosk, username, secret, kiosk.reader_key or "")
 
 
 def bind(session: Session, actor: Actor, pharmacy_id: int, account: Account, name: str) -> Kiosk:
     """Bind a kiosk account (a device's credentials) to a pharmacy."""
     if account.role is not Role.kiosk:
         raise Forbidden("只有终端账号可以绑定为药房终端")
-    kiosk = Kiosk(pharmacy_id=pharmacy_id, account_id=account.id, name=name)
+    kiosk = Kiosk(
+        pharmacy_id=pharmacy_id, account_id=account.id, name=name,
+        reader_key=secrets.token_urlsafe(32),
+    )  # fmt: skip
     session.add(kiosk)
     session.flush()
     audit.record(session, actor, "kiosk.register", "kiosk", kiosk.id, {"pharmacy": pharmacy_id})
     return kiosk
+
+
+def rotate_reader_key(session: Session, actor: Actor, kiosk_id: int) -> tuple[Kiosk, str]:
+    kiosk = session.get(Kiosk, kiosk_id, with_for_update=True)
+    if kiosk is None:
+        raise NotFound("没有这个终端")
+    kiosk.reader_key = secrets.token_urlsafe(32)
+    session.flush()
+    audit.record(session, actor, "kiosk.reader_key", "kiosk", kiosk.id)
+    return kiosk, kiosk.reader_key
 
 
 def revoke(session: Session, actor: Actor, kiosk_id: int, now: dt.datetime) -> Kiosk:
@@ -114,39 +129,54 @@ def scan(session: Session, account: Account, code: str, now: dt.datetime) -> Sca
 
 
 def _collector(
-    prescription: Prescription, id_last4: str, patient_id_last4: str | None, now: dt.datetime
-) -> tuple[Person, str]:
-    """Who is at the counter: the patient (6 or older), or the account holder who sought the
-    care for them (guardian of a child, or a proxy), who must also give the patient's digits."""
+    prescription: Prescription, card: id_card.Reading, patient_id_last4: str | None,
+    now: dt.datetime,
+) -> tuple[Person, str]:  # fmt: skip
+    """Who is at the counter, by the ID card they put on the reader: the patient (6 or older),
+    or the account holder who sought the care for them (guardian of a child, or a proxy), who
+    must also give the patient's last 4 digits."""
     patient = prescription.person
     holder = prescription.consultation.account.person
-    digits = id_last4.strip().upper()
-    is_child = identity_rules.age_on(patient.birth_date, now.date()) < GUARDIAN_AGE
-    if not is_child and patient.id_number[-4:] == digits:
-        return patient, "patient"
-    if holder is not None and holder.id != patient.id and holder.id_number[-4:] == digits:
+    is_child = identity_rules.age_on(patient.birth_date, clock.day_of(now)) < GUARDIAN_AGE
+    if not is_child and patient.id_number.upper() == card.id_number:
+        return _same_name(patient, card), "patient"
+    if (
+        holder is not None
+        and holder.id != patient.id
+        and holder.id_number.upper() == card.id_number
+    ):
         if (patient_id_last4 or "").strip().upper() != patient.id_number[-4:]:
             raise rules.IdentityNotConfirmed("代取药须同时核对患者身份证号后 4 位")
         guardian = prescription.consultation.guardian_person_id == holder.id
-        return holder, "guardian" if guardian else "proxy"
+        return _same_name(holder, card), "guardian" if guardian else "proxy"
     raise rules.IdentityNotConfirmed(
-        "6 岁以下儿童须由监护人取药" if is_child else "身份证号后 4 位不符"
+        "6 岁以下儿童须由监护人持本人身份证取药" if is_child else "身份证与处方患者不符"
     )
+
+
+def _same_name(person: Person, card: id_card.Reading) -> Person:
+    if identity_rules.normalise_name(card.name) != person.name:
+        raise rules.IdentityNotConfirmed("身份证姓名与登记不符")
+    return person
 
 
 def check_identity(
     session: Session,
     account: Account,
     code: str,
-    id_last4: str,
+    card_reading: object,
     patient_id_last4: str | None,
     selfie: bytes,
     config: face.FaceConfig,
     now: dt.datetime,
 ) -> IdentityCheck:
-    """The collector's digits and a selfie against their verified face. Every attempt is
-    recorded; the caller commits a failed one before reporting it."""
+    """The collector's ID card (read and signed by this kiosk's reader) and a photo from the
+    kiosk's camera, matched against the photo on the card's chip. Every attempt is recorded;
+    the caller commits a failed one before reporting it."""
     kiosk = kiosk_for(session, account)
+    if not kiosk.reader_key:
+        raise rules.IdentityNotConfirmed("该终端未配置身份证读卡器，请到柜台由药师核对")
+    card = id_card.verify(card_reading, kiosk.reader_key, now)
     prescription = find_by_code(session, code)
     ensure_dispensable(prescription, now)
     failures = session.scalar(
@@ -162,13 +192,12 @@ def check_identity(
         raise TooManyAttempts(
             "核验失败次数过多，请到柜台由药师人工核对", limit=FAILED_CHECKS_PER_DAY
         )
-    person, role = _collector(prescription, id_last4, patient_id_last4, now)
-    if person.face_encoding is None:
-        raise rules.IdentityNotConfirmed("取药人未完成实名人脸核验")
+    person, role = _collector(prescription, card, patient_id_last4, now)
     distance: float | None = None
     try:
-        candidate = face.encode_photo(selfie, config, "自拍照")
-        match = face.compare(face.deserialise(person.face_encoding), candidate, config)
+        on_card = face.encode_card_photo(card.photo, config)
+        candidate = face.encode_photo(selfie, config, "现场照片")
+        match = face.compare(on_card, candidate, config)
         distance, matched = match.distance, match.matched
     except face.FaceError:
         matched = False
@@ -190,7 +219,13 @@ def check_identity(
         "kiosk.identity",
         "prescription",
         prescription.id,
-        {"matched": matched, "collector": role, "check_id": check.id},
+        {
+            "matched": matched,
+            "collector": role,
+            "check_id": check.id,
+            "method": "id_card",
+            "reader": card.reader_id,
+        },
     )
     return check
 

@@ -79,6 +79,8 @@ class Kiosk(Base):
     pharmacy_id: Mapped[int] = mapped_column(ForeignKey("pharmacies.id"), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), unique=True)
     name: Mapped[str] = mapped_column(String(64))
+    # The key its ID card reader signs readings with (pharmacy.id_card); sealed at rest.
+    reader_key: Mapped[str | None] = mapped_column(EncryptedText("pharmacy.kiosk.reader_key"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
@@ -200,8 +202,8 @@ class Reservation(Base):
 
 
 class IdentityCheck(Base):
-    """The collector proved who they are at a kiosk (ID number's last 4 and a selfie matched
-    against their verified face) for one prescription; valid for a few minutes."""
+    """The collector proved who they are at a kiosk (their ID card on the kiosk's reader, the
+    chip's photo matched with the kiosk's camera) for one prescription; valid a few minutes."""
 
     __tablename__ = "kiosk_identity_checks"
 

@@ -79,7 +79,12 @@ class ScanOut(BaseModel):
 
 class IdentityForm(BaseModel):
     token: str = Field(min_length=1, max_length=64)
-    id_last4: str = Field(min_length=4, max_length=4, description="the collector's ID number")
+    id_card: str = Field(
+        min_length=2, max_length=400_000,
+        description="the reading of the collector's ID card as the kiosk's reader signed it "
+        "(JSON: name, id_number, photo (base64 of the chip's photo), reader_id, read_at, "
+        "signature — see pharmacy/id_card.py)",
+    )  # fmt: skip
     patient_id_last4: str | None = Field(
         None, min_length=4, max_length=4, description="the patient's, when someone else collects"
     )
@@ -158,6 +163,9 @@ class KioskOut(BaseModel):
     pharmacy_id: int
     username: str
     secret: str | None = Field(None, description="the device secret, shown once at registration")
+    reader_key: str | None = Field(
+        None, description="the key its ID card reader signs readings with, shown once"
+    )
     revoked_at: dt.datetime | None = None
 
 

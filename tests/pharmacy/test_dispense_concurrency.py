@@ -4,6 +4,7 @@ kiosks is dispensed once; many prescriptions at once never drive a lot below zer
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from prescriptions import prescribing, review
 from prescriptions.rules import ItemDraft
 from prescriptions.services import load_catalogue
 from tests import faces, factories
+from tests.fakes import id_card_reader
 from tests.pharmacy.helpers import kiosk_at, pharmacist_at, pharmacy, stock_up
 
 AMLODIPINE = "苯磺酸氨氯地平片"
@@ -94,9 +96,10 @@ def _counter(database: Database, prescriptions: int, kiosks: int, units: list[in
             checks = {}
             for terminal in terminals:
                 for code in codes:
+                    card = json.loads(id_card_reader.reading(terminal.kiosk))
                     check = kiosk.check_identity(
-                        session, terminal.kiosk.account, code, "1235", None, SELFIE,
-                        FaceConfig(), clock.now(),
+                        session, terminal.kiosk.account, code, card, None, SELFIE,
+                        FaceConfig(threshold=0.55), clock.now(),
                     )  # fmt: skip
                     assert check.matched
                     checks[(terminal.kiosk.account_id, code)] = check.id

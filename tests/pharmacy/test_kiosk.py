@@ -18,6 +18,8 @@ from pharmacy.models import Dispensing, StockLot, StockMovement
 from prescriptions.models import Prescription
 from prescriptions.services import load_catalogue
 from tests import faces, factories
+from tests.fakes import id_card_reader
+from tests.fakes.id_card_reader import CHILD, STRANGER
 from tests.pharmacy.helpers import (
     Terminal,
     approved_with_face,
@@ -54,9 +56,14 @@ def counter(client: FlaskClient, session: Session) -> dict[str, Any]:
 
 
 def _identity(
-    client: FlaskClient, terminal: Terminal, code: str, selfie: bytes | None = None, **form: Any
+    client: FlaskClient,
+    terminal: Terminal,
+    code: str,
+    selfie: bytes | None = None,
+    card: str | None = None,
+    **form: Any,
 ) -> Any:
-    data = {"token": code, "id_last4": "1235", **form}
+    data = {"token": code, "id_card": card or id_card_reader.reading(terminal.kiosk), **form}
     data["selfie"] = (io.BytesIO(selfie or faces.encode(faces.selfie_640x480())), "selfie.jpg")
     return client.post(
         "/api/v1/kiosk/identity",
@@ -128,8 +135,10 @@ def test_no_dispensing_without_identity_or_a_pharmacist_on_duty(
     client: FlaskClient, session: Session, counter: dict[str, Any]
 ) -> None:
     terminal, code = counter["terminal"], counter["code"]
-    wrong_digits = _identity(client, terminal, code, id_last4="9999")
-    assert wrong_digits.json["code"] == "identity_not_confirmed"
+    someone_elses_card = _identity(
+        client, terminal, code, card=id_card_reader.reading(terminal.kiosk, STRANGER)
+    )
+    assert someone_elses_card.json["code"] == "identity_not_confirmed"
     someone_else = _identity(client, terminal, code, selfie=faces.other_person())
     assert someone_else.json["code"] == "face_mismatch"
     assert _dispense(client, terminal, code, 0, counter["pharmacist"]).json["code"] == (
@@ -220,9 +229,8 @@ def test_a_child_under_six_is_collected_by_the_guardian_only(
     from tests.prescriptions.helpers import claim, pharmacist_headers
 
     load_catalogue(session, Actor.system())
-    parent = factories.verified_patient()  # ID …1235, face enrolled below
+    parent = factories.verified_patient()  # ID …1235: the guardian, who brings their card
     assert parent.person is not None
-    parent.person.face_encoding = factories._enrolled_face()
     child = factories.child_of(parent)  # under 6, ID …0116
     diagnosis = factories.diagnosis(child, code="J45.900", name="支气管哮喘")
     doctor = factories.practitioner(department="呼吸内科")
@@ -250,24 +258,54 @@ def test_a_child_under_six_is_collected_by_the_guardian_only(
     terminal = kiosk_at(session, where)
     code = code_of(session, written["id"])
 
-    as_child = _identity(client, terminal, code, id_last4="0116")
+    child_card = id_card_reader.reading(terminal.kiosk, CHILD)
+    as_child = _identity(client, terminal, code, card=child_card)
     assert as_child.json["code"] == "identity_not_confirmed"
     assert "监护人" in as_child.json["detail"]
-    without_child_digits = _identity(client, terminal, code, id_last4="1235")
+    without_child_digits = _identity(client, terminal, code)  # the guardian's card alone
     assert without_child_digits.json["code"] == "identity_not_confirmed"
     stranger = _identity(
-        client,
-        terminal,
-        code,
-        selfie=faces.other_person(),
-        id_last4="1235",
-        patient_id_last4="0116",
+        client, terminal, code, selfie=faces.other_person(), patient_id_last4="0116"
     )
     assert stranger.json["code"] == "face_mismatch"
-    guardian = _identity(client, terminal, code, id_last4="1235", patient_id_last4="0116")
+    guardian = _identity(client, terminal, code, patient_id_last4="0116")
     assert guardian.status_code == 200, guardian.json
     assert guardian.json["collector_role"] == "guardian"
     done = _dispense(
         client, terminal, code, guardian.json["identity_check_id"], pharmacist_at(session, where)
     )
     assert done.status_code == 201, done.json
+
+
+def test_the_card_reading_must_come_from_this_kiosks_reader_just_now(
+    client: FlaskClient, session: Session, counter: dict[str, Any]
+) -> None:
+    """A photo or a reading the collector brings is not an ID card: a reading not signed with
+    this kiosk's reader key, an old one replayed, or one edited after signing is refused; and
+    the collector's face must be the card's."""
+    import json
+    import time
+
+    terminal, code = counter["terminal"], counter["code"]
+    forged_card = id_card_reader.reading(terminal.kiosk, key="guessed-key")
+    assert _identity(client, terminal, code, card=forged_card).json["code"] == "id_card_refused"
+    stale_card = id_card_reader.reading(terminal.kiosk, at=time.time() - 600)
+    assert _identity(client, terminal, code, card=stale_card).json["code"] == "id_card_refused"
+    edited = json.loads(id_card_reader.reading(terminal.kiosk, STRANGER))
+    edited["photo"] = json.loads(id_card_reader.reading(terminal.kiosk))["photo"]
+    edited["name"], edited["id_number"] = id_card_reader.PATIENT  # the patient's name on it
+    assert _identity(client, terminal, code, card=json.dumps(edited)).json["code"] == (
+        "id_card_refused"
+    )
+    other_kiosk = kiosk_at(session, counter["pharmacy"], "2 号终端")
+    borrowed = _identity(client, terminal, code, card=id_card_reader.reading(other_kiosk.kiosk))
+    assert borrowed.json["code"] == "id_card_refused"
+    # The patient's real card, but someone else's face in front of the camera.
+    assert _identity(client, terminal, code, selfie=faces.other_person()).json["code"] == (
+        "face_mismatch"
+    )
+    # The card's photo is what counts: the patient's card with another face on its chip.
+    other_chip = id_card_reader.chip_photo(faces.grace_hopper())
+    swapped = id_card_reader.reading(terminal.kiosk, photo=other_chip)
+    assert _identity(client, terminal, code, card=swapped).json["code"] == "face_mismatch"
+    assert _identity(client, terminal, code).status_code == 200

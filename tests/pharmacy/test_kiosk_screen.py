@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
 
 from core import clock
 from core.audit import Actor
@@ -15,6 +19,7 @@ from pharmacy.models import Dispensing
 from prescriptions.services import load_catalogue
 from tests import faces, factories
 from tests.browser import screenshot, sign_in_as
+from tests.fakes.id_card_reader import FakeReaderService
 from tests.helpers import csrf_token, sign_in
 from tests.pharmacy.helpers import (
     approved_with_face,
@@ -24,6 +29,27 @@ from tests.pharmacy.helpers import (
     pharmacy,
     stock_up,
 )
+
+
+@pytest.fixture
+def reader() -> Iterator[FakeReaderService]:
+    service = FakeReaderService()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def live_server(make_app: Any, reader: FakeReaderService, session: Any) -> Iterator[str]:
+    """The kiosk screen of this module asks the fake reader service for the card."""
+    app = make_app(KIOSK_READER_URL=reader.url)
+    server = make_server("127.0.0.1", 0, app, threaded=False)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
 
 
 def _counter(client: FlaskClient, session: Session) -> dict[str, Any]:
@@ -57,10 +83,11 @@ def test_the_kiosk_screen_refuses_in_chinese(client: FlaskClient, session: Sessi
 
 
 def test_a_patient_collects_at_the_kiosk_screen(
-    client: FlaskClient, session: Session, page: Any, tmp_path: Any
+    client: FlaskClient, session: Session, page: Any, tmp_path: Any, reader: FakeReaderService
 ) -> None:
     counter = _counter(client, session)
     session.commit()
+    reader.kiosk = counter["terminal"].kiosk  # 张三's card lies on this kiosk's reader
     selfie = tmp_path / "selfie.jpg"
     selfie.write_bytes(faces.encode(faces.selfie_640x480()))
     base = page.base_url
@@ -72,7 +99,8 @@ def test_a_patient_collects_at_the_kiosk_screen(
     assert "苯磺酸氨氯地平片 5mg × 28" in page.text_content("#items")
     assert "张*" in page.text_content("main")
     screenshot(page, "kiosk-items")
-    page.fill("#id_last4", "1235")
+    page.click("#read-card")
+    page.wait_for_selector("text=已读取：张*")
     page.set_input_files("#selfie", str(selfie))
     page.click("#verify")
     page.wait_for_selector("text=身份核验通过，请药师确认发药")

@@ -21,7 +21,7 @@ from identity import face
 from identity.models import Account, Role
 from identity.services import dependents, patients, practitioners
 from web.cli import cli
-from web.demo import DEMO_ACCOUNTS, DEMO_SELFIE
+from web.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DEMO_SELFIE
 
 
 def test_demo_sign_in_is_refused_outside_demo_mode(client: FlaskClient, session: Session) -> None:
@@ -104,6 +104,18 @@ def test_seed_demo_then_demo_tokens_for_every_role(make_app: Any, session: Sessi
             session, practitioner, DEMO_SELFIE.read_bytes(), face.FaceConfig(), 60, 5, clock.now()
         )
         assert attempt.row.matched
+    # The demo kiosk's reader holds 张三's card: a reading signed with that kiosk's key.
+    from pharmacy import id_card
+    from pharmacy.models import Kiosk
+
+    kiosk_client = demo.test_client()
+    sign_in(kiosk_client, "kiosk", DEMO_PASSWORD)
+    reading = kiosk_client.get("/kiosk/demo-reader").json
+    terminal = session.scalars(select(Kiosk)).first()
+    assert terminal is not None
+    assert terminal.reader_key
+    card = id_card.verify(reading, terminal.reader_key, clock.now())
+    assert card.id_number == "110105198503141235"
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,8 @@ credentials at /api/v1/auth/token."""
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Response
 
 from core import clock
@@ -20,7 +22,7 @@ from pharmacy.schemas import (
     ScanOut,
 )
 from prescriptions.document import usage_line
-from web.api.patients import face_config
+from web.api.patients import card_face_config
 from web.api.pharmacy import dispensing_out
 from web.auth import api_account, api_roles_required
 from web.errors import ApiProblem
@@ -81,15 +83,29 @@ def scan() -> tuple[Response, int]:
     )
 
 
+def _card(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ApiProblem(422, "id_card_refused", "身份证读取结果无效，请重新读卡") from None
+
+
 @bp.post("/kiosk/identity")
 @operation(
-    "The collector proves who they are: their ID number's last 4 and a selfie matched against "
-    "their verified face (a guardian or proxy also gives the patient's last 4)",
+    "The collector proves who they are: their ID card on the kiosk's reader (signed reading) "
+    "and a photo from the kiosk's camera matched with the card's chip photo (a guardian or "
+    "proxy also gives the patient's last 4)",
     tag="kiosk",
     form=IdentityForm,
     files=("selfie",),
     response=IdentityOut,
-    problems=(*REFUSALS, "identity_not_confirmed", "too_many_attempts", "missing_file"),
+    problems=(
+        *REFUSALS,
+        "identity_not_confirmed",
+        "id_card_refused",
+        "too_many_attempts",
+        "missing_file",
+    ),
     description="A passed check is valid for 10 minutes at this kiosk for this prescription. "
     "5 failed checks a day per prescription send the patient to the counter.",
 )
@@ -101,10 +117,10 @@ def identity() -> tuple[Response, int]:
         db_session(),
         api_account(),
         data.token,
-        data.id_last4,
+        _card(data.id_card),
         data.patient_id_last4,
         selfie,
-        face_config(),
+        card_face_config(),
         clock.now(),
     )
     commit_now()  # a failed attempt counts

@@ -219,6 +219,14 @@ def raise_if_refused(attempt: patients.FaceAttempt, **extra: object) -> None:
         )
 
 
+def card_face_config() -> face.FaceConfig:
+    """For the kiosk: the camera against the photo on the collector's ID card chip."""
+    cfg = settings()
+    return face.FaceConfig(
+        threshold=cfg.face_card_match_threshold, min_face_px=cfg.face_min_size_px
+    )
+
+
 def face_config() -> face.FaceConfig:
     cfg = settings()
     return face.FaceConfig(threshold=cfg.face_match_threshold, min_face_px=cfg.face_min_size_px)

@@ -236,8 +236,24 @@ def register_kiosk(pharmacy_id: int) -> tuple[Response, int]:
         pharmacy_id=pharmacy_id,
         username=registered.username,
         secret=registered.secret,
+        reader_key=registered.reader_key,
     )
     return json_model(out, 201)
+
+
+@bp.post("/kiosks/<int:kiosk_id>/reader-key")
+@operation(
+    "Issue a new key for the kiosk's ID card reader (the old one stops at once; shown once)",
+    tag="pharmacy",
+    response=KioskOut,
+    problems=("not_found",),
+)
+@api_roles_required(Role.admin)
+def rotate_reader_key(kiosk_id: int) -> tuple[Response, int]:
+    row, key = kiosk.rotate_reader_key(db_session(), actor_of(api_account()), kiosk_id)
+    out = KioskOut(kiosk_id=row.id, pharmacy_id=row.pharmacy_id, username=row.account.username,
+                   reader_key=key)  # fmt: skip
+    return json_model(out)
 
 
 @bp.post("/kiosks/<int:kiosk_id>/revoke")

@@ -5,23 +5,35 @@ lives in the kiosk's session only while one patient is at the screen."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, session, url_for
+import json
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.wrappers import Response as BaseResponse
-from wtforms import PasswordField, StringField
+from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from core import clock
 from core.errors import AccountLocked, AuthenticationFailed, DomainError
 from identity.models import Role
-from pharmacy import kiosk, rules
+from pharmacy import id_card, kiosk, rules
 from pharmacy.dispensing import find_by_code
 from pharmacy.models import Kiosk
 from prescriptions import services as rx
 from prescriptions.document import usage_line
-from web.api.patients import face_config
+from web.api.patients import card_face_config
 from web.auth import console_roles_required
 from web.responses import private_file
 from web.session import commit_now, db_session
@@ -37,9 +49,8 @@ class ScanForm(FlaskForm):  # type: ignore[misc]
 
 
 class IdentityForm(FlaskForm):  # type: ignore[misc]
-    id_last4 = StringField(
-        "取药人身份证号后 4 位", validators=[DataRequired("请输入身份证号后 4 位"), Length(4, 4)]
-    )
+    # Filled by the page from the kiosk's ID card reader (static/id_card.js), never typed.
+    id_card = HiddenField(validators=[DataRequired("请先读取取药人的身份证")])
     patient_id_last4 = StringField(
         "患者身份证号后 4 位（代取时填写）", validators=[Optional(), Length(4, 4)]
     )
@@ -112,10 +123,10 @@ def serve() -> str | BaseResponse:
                 db_session(),
                 current_user,
                 code,
-                identity_form.id_last4.data,
+                _card(identity_form.id_card.data),
                 identity_form.patient_id_last4.data or None,
                 identity_form.selfie.data.read(),
-                face_config(),
+                card_face_config(),
                 clock.now(),
             )
         except DomainError as exc:
@@ -146,7 +157,31 @@ def serve() -> str | BaseResponse:
         confirm_form=ConfirmForm(),
         reset_form=ResetForm(),
         identity_ok=session.get(CHECK) is not None,
+        reader_url=url_for(".demo_reader") if settings().demo_mode else settings().kiosk_reader_url,
     )
+
+
+def _card(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None  # refused as "请先读取身份证"
+
+
+@bp.get("/demo-reader")
+@console_roles_required(Role.kiosk)
+def demo_reader() -> Response:
+    """Demo mode only: the kiosk's ID card reader with 张三's card on it (a signed reading, as
+    the reader service beside a real kiosk gives)."""
+    if not settings().demo_mode:
+        abort(404)
+    from web.demo import DEMO_FACE, DEMO_PATIENT
+
+    terminal = kiosk.kiosk_for(db_session(), current_user)
+    reading = id_card.sign(DEMO_PATIENT[0], DEMO_PATIENT[1], DEMO_FACE.read_bytes(),
+                           f"demo-reader-{terminal.id}", int(clock.now().timestamp()),
+                           terminal.reader_key or "")  # fmt: skip
+    return jsonify(reading)
 
 
 @bp.post("/dispense")
