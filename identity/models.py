@@ -137,6 +137,43 @@ class Person(Base):
         return None if self.allergies is None else list(json.loads(self.allergies))
 
 
+class AllergyChange(Base):
+    """Every change to a person's declared allergies: who (and as what), before and after
+    (sealed). Shown to the next doctor and pharmacist; removals stand out."""
+
+    __tablename__ = "allergy_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    changed_as: Mapped[str] = mapped_column(String(16))  # self, guardian, relative, doctor
+    before: Mapped[str | None] = mapped_column(EncryptedText("identity.allergy_change.before"))
+    after: Mapped[str] = mapped_column(EncryptedText("identity.allergy_change.after"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def before_list(self) -> list[str]:
+        return list(json.loads(self.before)) if self.before else []
+
+    @property
+    def after_list(self) -> list[str]:
+        return list(json.loads(self.after))
+
+    @property
+    def removed(self) -> list[str]:
+        return [a for a in self.before_list if a not in self.after_list]
+
+    @property
+    def added(self) -> list[str]:
+        return [a for a in self.after_list if a not in self.before_list]
+
+    @property
+    def changed_as_label(self) -> str:
+        return {"self": "本人", "guardian": "监护人", "relative": "家属", "doctor": "医生"}.get(
+            self.changed_as, self.changed_as
+        )
+
+
 class Relation(enum.StrEnum):
     child = "child"
     parent = "parent"

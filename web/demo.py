@@ -22,7 +22,7 @@ from identity import face
 from identity import services as identity
 from identity.models import Account, Institution, ProofType, Relation, Role
 from identity.rules import PractitionerKind, Title
-from identity.services import dependents, followers, patients, practitioners
+from identity.services import allergies, dependents, followers, patients, practitioners
 from prescriptions import prescribing
 from prescriptions import rules as rx_rules
 from prescriptions.models import Drug
@@ -234,7 +234,7 @@ def _seed_prescription(session: Session, patient: Account) -> list[str]:
         return []
     now = clock.now()
     settings = runtime.current().settings
-    patients.record_allergies(session, patient, None, ["青霉素"], now)
+    allergies.record(session, patient, None, ["青霉素"], now)
     hypertension = next(
         d for d in diagnoses.for_person(session, person.id) if d.icd10_code.startswith("I10")
     )

@@ -4,7 +4,6 @@ care for whom."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -246,43 +245,3 @@ def care_context(session: Session, account: Account, person_id: int | None) -> C
     return CareContext(
         dependent.person, account, own if dependent.is_guardian else None, dependent.relation
     )
-
-
-MAX_ALLERGIES = 20
-
-
-def record_allergies(
-    session: Session,
-    account: Account,
-    person_id: int | None,
-    allergies: list[str],
-    now: dt.datetime,
-) -> Person:
-    """The patient (or guardian) declares drug allergies; [] means "none known". Prescribing
-    and review check every drug against them."""
-    patient = care_context(session, account, person_id).patient
-    cleaned: list[str] = []
-    for allergy in allergies:
-        text = " ".join(allergy.split())[:50]
-        if text and text not in cleaned:
-            cleaned.append(text)
-    if len(cleaned) > MAX_ALLERGIES:
-        raise InvalidAllergies(f"最多登记 {MAX_ALLERGIES} 项过敏药物")
-    patient.allergies = json.dumps(cleaned, ensure_ascii=False)
-    patient.allergies_recorded_at = now
-    session.flush()
-    audit.record(
-        session,
-        actor_of(account),
-        "person.allergies",
-        "person",
-        patient.id,
-        {"count": len(cleaned)},
-    )
-    return patient
-
-
-class InvalidAllergies(DomainError):
-    code = "invalid_allergies"
-    status = 422
-    title = "过敏史无效"

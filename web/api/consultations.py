@@ -31,7 +31,8 @@ from followup.schemas import (
 from followup.services import consultations as visits
 from identity import rules as identity_rules
 from identity.models import Role
-from identity.services import practitioners
+from identity.schemas import AllergiesIn, AllergiesOut
+from identity.services import allergies, practitioners
 from web.api.diagnoses import diagnosis_out
 from web.auth import api_account, api_roles_required
 from web.errors import ApiProblem
@@ -258,6 +259,27 @@ def send_message(consultation_id: int) -> tuple[Response, int]:
               if m.kind is MessageKind.system]  # fmt: skip
     out.alert = alerts[0] if alerts else None
     return json_model(out, 201)
+
+
+@bp.put("/consultations/<int:consultation_id>/allergies")
+@operation(
+    "The visit's doctor corrects the patient's drug allergies (kept with who changed them)",
+    tag="visits",
+    body=AllergiesIn,
+    response=AllergiesOut,
+    problems=("not_found", "forbidden", "invalid_allergies"),
+)
+@api_roles_required(Role.doctor)
+def correct_allergies(consultation_id: int) -> tuple[Response, int]:
+    data: AllergiesIn = body()
+    session, account, now = db_session(), api_account(), clock.now()
+    consultation = visits.get(session, consultation_id)
+    visits.doctor_of(session, account, consultation)
+    person = allergies.record_by_clinician(session, account, consultation.person,
+                                           data.allergies, now)  # fmt: skip
+    return json_model(
+        AllergiesOut(person_id=person.id, allergies=person.allergy_list or [], recorded_at=now)
+    )
 
 
 @bp.post("/consultations/<int:consultation_id>/images")

@@ -27,6 +27,7 @@ from identity.schemas import (
     VerificationOut,
     WeChatSignIn,
 )
+from identity.services import allergies as allergies_service
 from identity.services import dependents, followers, patients, verification
 from identity.services import wechat as wechat_accounts
 from identity.verification import provider_for
@@ -238,15 +239,24 @@ def face_config() -> face.FaceConfig:
     tag="patients",
     body=AllergiesIn,
     response=AllergiesOut,
-    problems=("identity_unverified", "forbidden", "invalid_allergies", "validation_error"),
+    problems=(
+        "identity_unverified",
+        "forbidden",
+        "invalid_allergies",
+        "validation_error",
+        "allergy_removal_forbidden",
+    ),
     description="Prescribing refuses a drug whose ingredient the patient is allergic to "
-    "(allergy_conflict), and the pharmacist's pre-review flags it.",
+    "(allergy_conflict), and the pharmacist's pre-review flags it. A relative who may seek care "
+    "for an adult can add allergies but not remove them (403 allergy_removal_forbidden): only "
+    "the person, their guardian or a doctor can. Every change is kept and shown to the next "
+    "doctor and pharmacist.",
 )
 @api_roles_required(Role.patient)
 def allergies() -> Response:
     data: AllergiesIn = body()
     now = clock.now()
-    person = patients.record_allergies(
+    person = allergies_service.record(
         db_session(), api_account(), data.person_id, data.allergies, now
     )
     out = AllergiesOut(person_id=person.id, allergies=person.allergy_list or [], recorded_at=now)

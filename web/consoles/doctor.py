@@ -32,6 +32,7 @@ from followup.services import diagnoses
 from identity import rules as identity_rules
 from identity.models import Account, Practitioner, Role
 from identity.services import practitioners
+from identity.services.allergies import history as allergy_history
 from prescriptions import services as rx
 from prescriptions.review import RejectReason
 from web.auth import console_roles_required
@@ -147,6 +148,7 @@ def visit(consultation_id: int) -> str:
         mine=consultation.doctor_id == doctor.id,
         age=identity_rules.age_on(consultation.person.birth_date, clock.today()),
         diagnoses=diagnoses.for_person(session, consultation.person_id),
+        allergy_changes=allergy_history(session, consultation.person_id),
         history=history,
         messages=visits.messages(session, consultation),
         record=json.loads(record.content) if record else None,

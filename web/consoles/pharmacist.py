@@ -18,6 +18,7 @@ from core.errors import DomainError
 from identity import rules as identity_rules
 from identity.models import Account, Practitioner, Role
 from identity.services import practitioners
+from identity.services.allergies import history as allergy_history
 from prescriptions import prescribing, review, services
 from prescriptions.models import PrescriptionState
 from web.auth import console_roles_required
@@ -110,6 +111,7 @@ def show(prescription_id: int) -> str:
         person=person,
         age=identity_rules.age_on(person.birth_date, prescription.issued_on),
         allergies=person.allergy_list,
+        allergy_changes=allergy_history(session, person.id),
         findings=findings,
         check_error=check_error,
         doctor_signature_ok=prescribing.doctor_signature_valid(session, prescription),
