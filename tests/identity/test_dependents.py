@@ -220,3 +220,22 @@ def test_the_h5_page_shows_requests_and_pending_links(app: Flask, session: Sessi
     assert done.status_code == 302
     session.expire_all()
     assert session.get(Dependent, link_id).state is DependentState.active  # type: ignore[union-attr]
+
+
+def test_staff_review_a_proof_in_the_admin_console(client: FlaskClient, session: Session) -> None:
+    from tests.helpers import csrf_token, sign_in
+
+    _, headers = _patient(session, ADULT, "张三")
+    asked = _ask(client, headers, "张小宝", CHILD, "child").json
+    _proof(client, headers, asked["id"])
+    admin = factories.account(Role.admin)
+    sign_in(client, admin.username)
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "监护关系审核（1）" in page
+    assert client.get(f"/admin/dependent-reviews/{asked['id']}/proof").status_code == 200
+    token = csrf_token(client, "/admin/")
+    done = client.post(f"/admin/dependent-reviews/{asked['id']}/approve",
+                       data={"csrf_token": token})  # fmt: skip
+    assert done.status_code == 302
+    session.expire_all()
+    assert session.get(Dependent, asked["id"]).state is DependentState.active  # type: ignore[union-attr]

@@ -1,8 +1,9 @@
-"""Admin console: register practitioners, see their eligibility, rotate signing keys."""
+"""Admin console: register practitioners, see their eligibility, rotate signing keys, and
+review guardians' relationship proofs."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -13,13 +14,14 @@ from wtforms.validators import DataRequired, Length
 
 from core import clock
 from core.errors import DomainError
-from identity.models import Account, Institution, Practitioner, Role
+from identity.models import Account, Dependent, Institution, Practitioner, Role
 from identity.rules import PractitionerKind, Title
-from identity.services import actor_of
+from identity.services import actor_of, dependents
 from identity.services import practitioners as service
 from web.api.patients import face_config
 from web.auth import console_roles_required
 from web.consoles.forms import SignOutForm
+from web.responses import private_file
 from web.session import db_session
 
 bp = Blueprint("admin_console", __name__, url_prefix="/admin", template_folder="templates")
@@ -103,7 +105,35 @@ def index() -> str | Response:
         rotate=RotateForm(),
         kinds=KIND_LABELS,
         sign_out=SignOutForm(),
+        reviews=dependents.review_queue(session),
+        today=today,
     )
+
+
+@bp.get("/dependent-reviews/<int:dependent_id>/proof")
+@console_roles_required(Role.admin)
+def review_proof(dependent_id: int) -> Response:
+    row = db_session().get(Dependent, dependent_id)
+    if row is None or row.proof is None:
+        abort(404)
+    return private_file(row.proof, row.proof_media_type or "application/octet-stream")
+
+
+@bp.post("/dependent-reviews/<int:dependent_id>/<any(approve, decline):decision>")
+@console_roles_required(Role.admin)
+def review(dependent_id: int, decision: str) -> Response:
+    session = db_session()
+    if RotateForm().validate_on_submit():
+        approve = decision == "approve"
+        note = (request.form.get("note") or "").strip()
+        try:
+            dependents.review(session, current_user, dependent_id, approve, note, clock.now())
+        except DomainError as exc:
+            session.rollback()
+            flash(exc.detail, "error")
+        else:
+            flash("已通过监护关系审核" if approve else "已驳回监护关系申请", "ok")
+    return redirect(url_for(".index"))
 
 
 @bp.post("/practitioners/<int:practitioner_id>/rotate-key")
