@@ -118,7 +118,7 @@ def run(url: str, runs: int) -> None:
     app = create_app(
         {
             "DATABASE_URL": url,
-            "SECRET_KEY": secrets.token_hex(16),
+            "SECRET_KEY": secrets.token_hex(32),
             "DATA_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "FACE_ATTEMPTS_PER_DAY": 10_000,
             "FACEID_API_BASE": provider.url,

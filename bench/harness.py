@@ -58,7 +58,7 @@ def scratch_stage(args: argparse.Namespace) -> Iterator[Stage]:
     env = {
         "DATABASE_URL": url,
         "REDIS_URL": args.redis,
-        "SECRET_KEY": secrets.token_hex(16),
+        "SECRET_KEY": secrets.token_hex(32),
         "DATA_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     }
     try:

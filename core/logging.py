@@ -6,6 +6,7 @@ import logging
 import re
 
 from core.crypto import mask_id_number, mask_phone
+from core.redact import redact
 
 # 18-character resident ID numbers (last may be X) and mainland mobile numbers.
 _ID_NUMBER = re.compile(
@@ -16,7 +17,8 @@ _MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 def mask_personal_data(text: str) -> str:
     text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
-    return _MOBILE.sub(lambda m: mask_phone(m.group(0)), text)
+    text = _MOBILE.sub(lambda m: mask_phone(m.group(0)), text)
+    return redact(text)  # and no secret either
 
 
 class PersonalDataFilter(logging.Filter):

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.db import after_commit, utcnow
 from core.models import OutboxMessage, OutboxStatus
+from core.redact import redact
 from core.settings import Settings
 
 
@@ -119,7 +120,7 @@ def deliver(session: Session, message_id: int, settings: Settings) -> Outcome:
     try:
         channel(message.channel)(session, message.payload, message.idempotency_key, settings)
     except DeliveryError as exc:
-        message.last_error = str(exc)[:2000]
+        message.last_error = redact(str(exc))[:2000]  # never a secret at rest
         if exc.permanent or message.attempts >= settings.outbox_max_attempts:
             message.status = OutboxStatus.dead
             session.flush()

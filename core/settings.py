@@ -27,6 +27,7 @@ DEMO_OA = {
 DEMO_DATA_KEY = base64.urlsafe_b64encode(b"demo-data-key-not-for-production").decode()
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
+MIN_SECRET_KEY_LENGTH = 32
 
 
 def _default_database_url(instance_path: Path) -> str:
@@ -112,9 +113,17 @@ class Settings:
         secret_key = override.pop("SECRET_KEY", environ.get("SECRET_KEY") or None)
         data_key_text = override.pop("DATA_KEY", environ.get("DATA_KEY") or None)
         if not demo_mode:
-            if not secret_key or secret_key == DEMO_SECRET_KEY:
+            if not secret_key or DEMO_SECRET_KEY in secret_key:
                 raise ConfigError("SECRET_KEY must be set to a private value outside demo mode")
-            if not data_key_text or data_key_text == DEMO_DATA_KEY:
+            if len(secret_key) < MIN_SECRET_KEY_LENGTH or len(set(secret_key)) < 8:
+                raise ConfigError(
+                    f"SECRET_KEY is too weak: use at least {MIN_SECRET_KEY_LENGTH} random "
+                    "characters (python -c 'import secrets; print(secrets.token_hex(32))')"
+                )
+            # Compared as keys, not as text: the demo key written another way is the demo key.
+            if not data_key_text or decode_data_key(data_key_text) == decode_data_key(
+                DEMO_DATA_KEY
+            ):
                 raise ConfigError("DATA_KEY must be set to a private key outside demo mode")
         data_key = decode_data_key(data_key_text or DEMO_DATA_KEY)
         eager_default = redis_url is None
@@ -148,7 +157,7 @@ class Settings:
 def decode_data_key(text: str) -> bytes:
     """DATA_KEY is 32 random bytes in URL-safe base64 (`hospital gen-key` prints one)."""
     try:
-        key = base64.urlsafe_b64decode(text.encode())
+        key = base64.urlsafe_b64decode(text.strip().encode())
     except ValueError as exc:
         raise ConfigError("DATA_KEY is not valid base64") from exc
     if len(key) != 32:

@@ -53,6 +53,10 @@ class FaceConfig:
     min_face_px: int = 80
     max_image_bytes: int = 8 * 1024 * 1024
     working_side_px: int = 800
+    # Checked from the header, before anything is decoded: a small file can declare a huge
+    # image (12000×12000 PNG in 0.4 MB) whose pixels would take gigabytes. 20 MP covers a
+    # phone's camera (4000×3000 is 12 MP).
+    max_pixels: int = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -95,12 +99,17 @@ def load_image(data: bytes, config: FaceConfig, what: str = "照片") -> np.ndar
     if len(data) > config.max_image_bytes:
         raise InvalidImage(f"{what}超过 {config.max_image_bytes // (1024 * 1024)} MB")
     try:
-        opened = Image.open(io.BytesIO(data))
+        opened = Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS))
+        width, height = opened.size  # from the header: nothing decoded yet
+        if width * height > config.max_pixels:
+            raise InvalidImage(f"{what}像素过多（{width}×{height}），请使用手机拍摄的普通照片")
         image_format = opened.format
+        if image_format == "JPEG":  # decode at a reduced scale when that is all we need
+            opened.draft("RGB", (config.working_side_px, config.working_side_px))
         image: Image.Image = ImageOps.exif_transpose(opened)
         image.load()
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise InvalidImage(f"{what}不是可识别的图片") from exc
+        raise InvalidImage(f"{what}须为 JPEG、PNG 或 WebP 格式的图片") from exc
     if image_format not in ACCEPTED_FORMATS:
         raise InvalidImage(f"{what}须为 JPEG、PNG 或 WebP 格式")
     image = image.convert("RGB")

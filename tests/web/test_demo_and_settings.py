@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +120,10 @@ def test_seed_demo_then_demo_tokens_for_every_role(make_app: Any, session: Sessi
     assert card.id_number == "110105198503141235"
 
 
+STRONG_SECRET = secrets.token_hex(32)
+STRONG_DATA_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
 @pytest.mark.parametrize(
     "env",
     [
@@ -125,6 +131,11 @@ def test_seed_demo_then_demo_tokens_for_every_role(make_app: Any, session: Sessi
         {"SECRET_KEY": DEMO_SECRET_KEY, "DATA_KEY": "x"},
         {"SECRET_KEY": "a-private-secret"},
         {"SECRET_KEY": "a-private-secret", "DATA_KEY": DEMO_DATA_KEY},
+        # From the security probe: a one-letter key, and the demo key with one more "=".
+        {"SECRET_KEY": "x", "DATA_KEY": STRONG_DATA_KEY},
+        {"SECRET_KEY": STRONG_SECRET, "DATA_KEY": DEMO_DATA_KEY + "="},
+        {"SECRET_KEY": "a" * 40, "DATA_KEY": STRONG_DATA_KEY},  # long but not random
+        {"SECRET_KEY": DEMO_SECRET_KEY + "!!", "DATA_KEY": STRONG_DATA_KEY},
     ],
 )
 def test_refuses_to_start_outside_demo_mode_with_default_secrets(
@@ -136,7 +147,7 @@ def test_refuses_to_start_outside_demo_mode_with_default_secrets(
 
 def test_rejects_a_malformed_data_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="32 bytes"):
-        Settings.from_env({"SECRET_KEY": "s", "DATA_KEY": "c2hvcnQ="}, tmp_path)
+        Settings.from_env({"SECRET_KEY": STRONG_SECRET, "DATA_KEY": "c2hvcnQ="}, tmp_path)
 
 
 def test_demo_mode_runs_on_embedded_defaults(tmp_path: Path) -> None:
@@ -158,4 +169,10 @@ def test_gen_key_needs_no_configuration(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delenv("SECRET_KEY", raising=False)
     result = CliRunner().invoke(cli, ["gen-key"])
     assert result.exit_code == 0
-    Settings.from_env({"SECRET_KEY": "s", "DATA_KEY": result.output.strip()}, Path("."))
+    Settings.from_env({"SECRET_KEY": STRONG_SECRET, "DATA_KEY": result.output.strip()}, Path("."))
+
+
+def test_strong_private_keys_are_accepted(tmp_path: Path) -> None:
+    settings = Settings.from_env({"SECRET_KEY": STRONG_SECRET, "DATA_KEY": STRONG_DATA_KEY},
+                                 tmp_path)  # fmt: skip
+    assert not settings.demo_mode
