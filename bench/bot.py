@@ -72,7 +72,9 @@ def main() -> None:
     harness.add_server_arguments(parser)
     args = parser.parse_args()
     with harness.scratch_stage(args) as stage:
-        stage.env.update({"WECHAT_OA_TOKEN": TOKEN, "WECHAT_OA_APP_ID": APP_ID})
+        # Plaintext, as the demo: the measure is of the handling, not of AES.
+        stage.env.update({"WECHAT_OA_TOKEN": TOKEN, "WECHAT_OA_APP_ID": APP_ID,
+                          "WECHAT_OA_PLAINTEXT_ALLOWED": "1"})  # fmt: skip
         seed_visits(stage.env, args.clients, 1)
         openids = link_followers(args.clients)
         with harness.serving(stage, args) as base:

@@ -6,10 +6,13 @@ effect; anything unhandled is answered "success"."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
 import xmltodict
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as DefusedET
 from flask import Blueprint, Response, abort, request
 from sqlalchemy.orm import Session
 from wechatpy import parse_message
@@ -44,6 +47,38 @@ def _crypto() -> WeChatCrypto | None:
     if not cfg.wechat_oa_aes_key:
         abort(400)
     return WeChatCrypto(cfg.wechat_oa_token, cfg.wechat_oa_aes_key, cfg.wechat_oa_app_id)
+
+
+MAX_BODY_BYTES = 64 * 1024  # WeChat's messages are a few hundred bytes
+MAX_XML_DEPTH = 4  # <xml><Field>…</Field></xml>; subscribe-message events nest two more
+NONCE_TTL = 600  # longer than the signature's 5-minute window
+
+
+def _refuse_replays(raw: bytes) -> None:
+    """A (timestamp, nonce) pair is used once. WeChat's own retries repeat it with the same
+    body and are answered as retries; the same signature with another body is a replay."""
+    args = request.args
+    key = f"nonce:{args.get('timestamp', '')}:{args.get('nonce', '')}"
+    digest = hashlib.sha256(raw).hexdigest()
+    kv = store()
+    if kv.claim(key, NONCE_TTL):
+        kv.put(key + ":body", digest, NONCE_TTL)
+    elif kv.get(key + ":body") != digest:
+        log.warning("wechat callback replay refused (nonce reused with another body)")
+        abort(403)
+
+
+def _well_formed(body: str) -> bool:
+    """WeChat's flat XML and nothing else: no DTD or entities (defusedxml), shallow."""
+    try:
+        root = DefusedET.fromstring(body, forbid_dtd=True)
+    except (DefusedET.ParseError, DefusedXmlException, ValueError):
+        return False
+
+    def depth(node: Any, level: int = 1) -> int:
+        return max([level, *(depth(child, level + 1) for child in node)])
+
+    return bool(root.tag == "xml" and depth(root) <= MAX_XML_DEPTH)
 
 
 def _checked() -> None:
@@ -86,7 +121,15 @@ def verify() -> Response:
 def receive() -> Response:
     _checked()
     crypto = _crypto()
-    body = request.get_data(as_text=True)
+    if crypto is None and not settings().wechat_oa_plaintext_allowed:
+        # In plaintext mode the signature does not cover the body: only the safe mode's
+        # msg_signature does. Outside the demo, WeChat must be set to 安全模式.
+        abort(403)
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_BODY_BYTES:
+        abort(413)
+    _refuse_replays(raw)
+    body = raw.decode("utf-8", errors="replace")
     if crypto is not None:
         try:
             body = crypto.decrypt_message(
@@ -97,6 +140,10 @@ def receive() -> Response:
             )
         except (InvalidSignatureException, InvalidAppIdException):
             abort(403)
+        except Exception:  # not WeChat's envelope at all
+            abort(400)
+    if not _well_formed(body):
+        abort(400)
     message = parse_message(body)
     # The fields as WeChat sent them (wechatpy renames some events and strips qrscene_).
     data: dict[str, Any] = dict(xmltodict.parse(body)["xml"])

@@ -18,6 +18,7 @@ DEMO_SECRET_KEY = "demo-secret-key-not-for-production"  # noqa: S105 - refused o
 DEMO_OA = {
     "wechat_oa_token": "demo-oa-token",
     "wechat_oa_app_id": "wx-demo-oa",
+    "wechat_oa_plaintext_allowed": True,
     # The demo's fake 人脸核身, started by `hospital serve` in demo mode (identity.verification).
     "faceid_api_base": "http://127.0.0.1:8790",
     "faceid_secret_id": "demo-faceid-id",
@@ -79,6 +80,8 @@ class Settings:
     wechat_oa_app_secret: str = ""
     wechat_oa_token: str = ""
     wechat_oa_aes_key: str = ""
+    # Plaintext (明文) callbacks carry no signature over the body; only the demo accepts them.
+    wechat_oa_plaintext_allowed: bool = False
     # The Official Account's template for notifications (first/keyword1/keyword2/remark).
     wechat_oa_template_id: str = ""
     # The mini-program's subscribe-message template (thing1 title, thing2 detail, time3 when),

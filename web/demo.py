@@ -277,7 +277,7 @@ def _seed_prescription(session: Session, patient: Account) -> list[str]:
     # The demo doctor starts signed out of clinical actions, like everyone: do the face check.
     doctor.face_checked_until = None
     session.flush()
-    follower = followers.follower(session, DEMO_OA["wechat_oa_app_id"], "o-demo-zhangsan", now)
+    follower = followers.follower(session, str(DEMO_OA["wechat_oa_app_id"]), "o-demo-zhangsan", now)
     follower.account_id = patient.id
     return [
         "allergy: 张三 is allergic to 青霉素",

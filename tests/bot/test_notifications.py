@@ -163,12 +163,13 @@ def test_a_new_follower_is_linked_by_unionid_and_told(
     """The follow is answered at once; the unionid look-up (slow) runs as a task, links the
     follower to the mini-program account with the same unionid, and tells them."""
     from identity.models import WeChatIdentity
-    from tests.bot.test_webhook import TOKEN, _content, _post, _xml
+    from tests.bot.test_webhook import AES_KEY, TOKEN, _content, _post, _xml
 
     app: Flask = make_app(
         WECHAT_OA_APP_ID=APP_ID,
         WECHAT_OA_APP_SECRET=SECRET,
         WECHAT_OA_TOKEN=TOKEN,
+        WECHAT_OA_AES_KEY=AES_KEY,
         WECHAT_API_BASE=fake.url,
     )
     patient = factories.verified_patient()

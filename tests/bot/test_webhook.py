@@ -62,9 +62,21 @@ def _text(content: str, msg_id: int | None = None) -> str:
 
 
 def _post(client: FlaskClient, body: str) -> str:
-    response = client.post("/wechat/callback", query_string=_query(), data=body.encode())
+    """As WeChat sends it in 安全模式 (required outside the demo): the message sealed with the
+    EncodingAESKey and signed over the sealed body; the reply opened the same way."""
+    encrypted = _encrypt(body)
+    query = _query(encrypt_type="aes")
+    query["msg_signature"] = _sign(TOKEN, query["timestamp"], query["nonce"], encrypted)
+    envelope = (
+        "<xml><ToUserName><![CDATA[gh_test]]></ToUserName>"
+        f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+    )
+    response = client.post("/wechat/callback", query_string=query, data=envelope.encode())
     assert response.status_code == 200
-    return response.get_data(as_text=True)
+    text = response.get_data(as_text=True)
+    if not text.startswith("<xml>"):
+        return text
+    return _decrypt(ET.fromstring(text).findtext("Encrypt") or "")  # noqa: S314 - our own reply
 
 
 def _content(reply: str) -> str:
@@ -254,6 +266,7 @@ def test_answers_stay_fast_when_celery_is_slow(make_app: Any, session: Session, 
     app: Flask = make_app(
         WECHAT_OA_TOKEN=TOKEN,
         WECHAT_OA_APP_ID=APP_ID,
+        WECHAT_OA_AES_KEY=AES_KEY,
         CELERY_EAGER=False,
         REDIS_URL=BACKEND.redis_url,
     )
@@ -319,3 +332,51 @@ def test_a_vital_sign_without_a_number_is_asked_about(oa: Flask, session: Sessio
     assert "具体" in reply
     assert "1 复诊开药" not in reply
     assert session.scalar(select(func.count()).select_from(Referral)) == 0
+
+
+def _plain(client: FlaskClient, body: str, query: dict[str, str] | None = None) -> Any:
+    return client.post("/wechat/callback", query_string=query or _query(), data=body.encode())
+
+
+def test_plaintext_callbacks_are_refused_outside_the_demo(oa: Flask, session: Session) -> None:
+    """In plaintext mode the signature covers no body: one captured signature carried any body
+    for 5 minutes (the probe read a patient's pick-up code this way)."""
+    refused = _plain(oa.test_client(), _text("2"))
+    assert refused.status_code == 403
+
+
+def test_a_signature_is_good_for_one_body_only(make_app: Any, session: Session, redis: Any) -> None:
+    app: Flask = make_app(WECHAT_OA_TOKEN=TOKEN, WECHAT_OA_APP_ID=APP_ID,
+                          WECHAT_OA_PLAINTEXT_ALLOWED=True)  # fmt: skip
+    client = app.test_client()
+    query = _query()
+    first = _text("你好", msg_id=1)
+    assert _plain(client, first, query).status_code == 200
+    # WeChat's own retry (same signature, same body) is answered again...
+    assert _plain(client, first, query).status_code == 200
+    # ...but the same signature with another body, or from another sender, is a replay.
+    assert _plain(client, _text("2", msg_id=2), query).status_code == 403
+    other_sender = first.replace(OPENID, "oOA-someone-else")
+    assert _plain(client, other_sender, query).status_code == 403
+    guesses = [_plain(client, _text(f"绑定 {n:08d}", msg_id=10 + n), query).status_code
+               for n in range(20)]  # fmt: skip
+    assert set(guesses) == {403}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not xml at all",
+        "<xml><a>" * 50 + "x" + "</a>" * 50 + "</xml>",  # deeply nested
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+        "<xml><Content>&b;</Content></xml>",  # entities
+        "<xml>" + "<Content>x</Content>" * 10_000 + "</xml>",  # too big
+    ],
+)
+def test_malformed_xml_is_a_client_error_not_a_crash(
+    make_app: Any, session: Session, redis: Any, body: str
+) -> None:
+    app: Flask = make_app(WECHAT_OA_TOKEN=TOKEN, WECHAT_OA_APP_ID=APP_ID,
+                          WECHAT_OA_PLAINTEXT_ALLOWED=True)  # fmt: skip
+    response = _plain(app.test_client(), body)
+    assert response.status_code in (400, 413)
