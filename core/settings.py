@@ -47,6 +47,10 @@ class Settings:
     api_token_ttl_seconds: int = 12 * 3600
     login_max_failures: int = 5
     login_lockout_seconds: int = 15 * 60
+    # Password attempts per client address (web.rate_limits), all usernames together.
+    sign_in_rate_limit: str = "10 per minute;60 per hour"
+    # How many proxies in front add X-Forwarded-For (0: none; the client's address is the peer).
+    trusted_proxies: int = 0
     outbox_max_attempts: int = 12
     outbox_backoff_base_seconds: float = 5.0
     outbox_backoff_max_seconds: float = 3600.0

@@ -77,6 +77,9 @@ class Account(Base):
     # The verified person behind a patient account (real name); one person, one account.
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), unique=True)
     face_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Part of every console session's id: signing out (or a password change) moves it on, and
+    # every session cookie issued before stops working, even one copied before sign-out.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     institution: Mapped[Institution | None] = relationship()
     person: Mapped[Person | None] = relationship()
@@ -91,7 +94,7 @@ class Account(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_epoch or 0}"
 
 
 class ApiToken(Base):

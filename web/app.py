@@ -20,7 +20,16 @@ from core.celery_app import configure as configure_celery
 from core.clock import CHINA
 from core.db import Database, load_models
 from core.settings import Settings
-from web import api, auth, errors, health, request_isolation, security_headers, session
+from web import (
+    api,
+    auth,
+    errors,
+    health,
+    rate_limits,
+    request_isolation,
+    security_headers,
+    session,
+)
 from web.consoles import admin as admin_console
 from web.consoles import doctor as doctor_console
 from web.consoles import face_check
@@ -84,6 +93,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
 
     session.init_app(app)
     security_headers.init_app(app, settings)
+    rate_limits.init_app(app, settings)
     errors.init_app(app)
     auth.init_app(app)
     csrf.init_app(app)

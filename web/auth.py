@@ -24,9 +24,16 @@ login_manager.session_protection = "strong"
 
 
 @login_manager.user_loader
-def _load_user(account_id: str) -> Account | None:
+def _load_user(session_id: str) -> Account | None:
+    """The account of a console session, if the session is still current (see
+    Account.session_epoch): a cookie from before a sign-out loads nobody."""
+    account_id, _, epoch = session_id.partition(":")
+    if not account_id.isdigit() or not epoch.isdigit():
+        return None
     account = identity.account_by_id(db_session(), int(account_id))
-    return account if account is not None and account.is_active else None
+    if account is None or not account.is_active or account.session_epoch != int(epoch):
+        return None
+    return account
 
 
 def init_app(app: Flask) -> None:

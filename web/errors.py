@@ -69,7 +69,29 @@ def _page(status: int, title: str, detail: str) -> tuple[str, int]:
     return render_template("error.html", status=status, title=title, detail=detail), status
 
 
+# A NUL character is in no legitimate input, and PostgreSQL refuses it in text (a 500 after
+# the door had accepted the request): refused at the door, before anything runs.
+def _has_nul() -> bool:
+    if any("\x00" in value for value in request.args.values()):
+        return True
+    if request.is_json or request.mimetype.endswith("+json"):
+        raw = request.get_data(cache=True)
+        return b"\x00" in raw or b"\\u0000" in raw
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return any("\x00" in value for value in request.form.values())
+    return False
+
+
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul() -> Response | tuple[str, int] | None:
+        if "\x00" in request.path or _has_nul():
+            title = "输入含有不允许的控制字符（NUL）"
+            if wants_problem_json():
+                return problem_response(400, "invalid_characters", title)
+            return _page(400, title, title)
+        return None
+
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Response | tuple[str, int]:
         if wants_problem_json():
@@ -80,9 +102,14 @@ def init_app(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
         status = exc.code or 500
         code, title = HTTP_CODES.get(status, ("http_error", exc.name))
+        # The exception's own headers (405's Allow, 401's WWW-Authenticate) stay on the answer.
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         if wants_problem_json():
-            return problem_response(status, code, title)
-        return _page(status, title, title)
+            response = problem_response(status, code, title)
+            response.headers.update(headers)
+            return response
+        page, _ = _page(status, title, title)
+        return Response(page, status=status, headers=headers, mimetype="text/html")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response | tuple[str, int]:

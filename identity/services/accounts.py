@@ -172,3 +172,12 @@ def account_by_id(session: Session, account_id: int) -> Account | None:
 
 def account_by_username(session: Session, username: str) -> Account | None:
     return session.scalar(select(Account).where(Account.username == username))
+
+
+def end_sessions(session: Session, account: Account) -> None:
+    """Sign-out or a password change: every console session of the account ends, copies of the
+    cookie included (API tokens are revoked on their own: POST /auth/revoke)."""
+    session.get(Account, account.id, with_for_update=True)
+    account.session_epoch = (account.session_epoch or 0) + 1
+    session.flush()
+    audit.record(session, actor_of(account), "account.sessions_ended", "account", account.id)

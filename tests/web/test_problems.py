@@ -3,6 +3,7 @@ and changes nothing."""
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -50,3 +51,29 @@ def test_pages_show_errors_in_chinese(client: FlaskClient, session: Session) -> 
     assert response.status_code == 404
     assert response.mimetype == "text/html"
     assert "未找到" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        ("post", "/api/v1/auth/token", {"username": "doctor\u0000", "password": "x"}),
+        ("post", "/api/v1/auth/demo", {"username": "\u0000"}),
+        ("post", "/api/v1/kiosk/dispense", {"token": "A\u0000", "identity_check_id": 1}),
+        ("post", "/api/v1/me/referrals", {"reason": "\u0000"}),
+    ],
+)  # fmt: skip
+def test_a_nul_character_is_a_400_problem_not_a_crash(
+    client: FlaskClient, session: Session, method: str, path: str, payload: dict
+) -> None:
+    response = getattr(client, method)(path, json=payload)
+    assert response.status_code == 400
+    assert response.json["code"] == "invalid_characters"
+    query = client.get("/api/v1/drugs", query_string={"q": "a\x00"})
+    assert query.status_code == 400
+
+
+def test_method_not_allowed_says_what_is(client: FlaskClient, session: Session) -> None:
+    response = client.get("/api/v1/auth/token")
+    assert response.status_code == 405
+    assert response.json["code"] == "method_not_allowed"
+    assert "POST" in response.headers["Allow"]

@@ -11,6 +11,7 @@ from identity.schemas import AccountOut, DemoSignIn, PasswordSignIn, TokenOut
 from web.auth import api_account, api_roles_required
 from web.errors import ApiProblem
 from web.openapi import body, operation
+from web.rate_limits import limiter, sign_in_limit
 from web.session import commit_now, db_session
 from web.settings import settings
 
@@ -29,10 +30,11 @@ def token_response(account: Account) -> Response:
     tag="auth",
     body=PasswordSignIn,
     response=TokenOut,
-    problems=("authentication_failed", "account_locked"),
+    problems=("authentication_failed", "account_locked", "too_many_requests"),
     public=True,
     description="Five wrong passwords in a row lock the account for 15 minutes (423).",
 )
+@limiter.limit(sign_in_limit)
 def password_token() -> Response:
     data: PasswordSignIn = body()
     cfg = settings()

@@ -14,6 +14,7 @@ from identity import services as identity
 from identity.models import Role
 from web.auth import console_roles_required
 from web.consoles.forms import SignInForm, SignOutForm
+from web.rate_limits import limiter, sign_in_limit
 from web.session import commit_now, db_session
 from web.settings import settings
 
@@ -89,6 +90,7 @@ def _home_for(role: Role) -> str:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(sign_in_limit, methods=["POST"])
 def sign_in() -> str | Response:
     form = SignInForm()
     if form.validate_on_submit():
@@ -117,6 +119,8 @@ def sign_in() -> str | Response:
 @bp.post("/sign-out")
 def sign_out() -> Response:
     if SignOutForm().validate_on_submit():
+        if current_user.is_authenticated:
+            identity.end_sessions(db_session(), current_user)
         logout_user()
     return redirect(url_for(".landing"))
 
