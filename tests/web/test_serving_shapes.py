@@ -136,6 +136,8 @@ def server(
         "SECRET_KEY": TEST_SECRET_KEY,
         "DATA_KEY": TEST_DATA_KEY,
         "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+        # These tests sign in many times from one address; the limit has its own tests.
+        "SIGN_IN_RATE_LIMIT": "10000 per minute",
     }
     env.pop("DEMO_MODE", None)
     log = tmp_path_factory.mktemp("server") / "gunicorn.log"
