@@ -97,6 +97,21 @@ class Account(Base):
         return f"{self.id}:{self.session_epoch or 0}"
 
 
+class SignInFailure(Base):
+    """Wrong passwords for one account from one source (a client address, a kiosk): the
+    lock-out is per pair, so nobody can lock a staff member out from elsewhere."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (UniqueConstraint("account_id", "source_index"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    source_index: Mapped[str] = mapped_column(String(64))  # keyed hash: no address in clear
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class ApiToken(Base):
     """A bearer token for the JSON API. Only its SHA-256 is stored."""
 

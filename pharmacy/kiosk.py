@@ -252,6 +252,7 @@ def dispense_at_kiosk(
         pharmacist_password,
         max_failures=max_failures,
         lockout_seconds=lockout_seconds,
+        source=f"kiosk:{kiosk.id}",
     )
     pharmacist = practitioners.practitioner_for(session, pharmacist_account)
     prescription = find_by_code(session, code, lock=True)

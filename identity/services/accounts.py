@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.audit import Actor
+from core.crypto import blind_index
 from core.db import utcnow
 from core.errors import AccountLocked, AuthenticationFailed, ValidationFailed
-from identity.models import Account, ApiToken, Institution, Role
+from identity.models import Account, ApiToken, Institution, Role, SignInFailure
 
 _hasher = PasswordHasher()
 # Verifying against this when the username is unknown keeps the timing of both answers alike.
@@ -76,6 +77,18 @@ def create_account(
     return account
 
 
+SOURCE_INDEX = "identity.sign_in.source"
+
+
+def _failures(session: Session, account: Account, source: str) -> SignInFailure | None:
+    return session.scalar(
+        select(SignInFailure).where(
+            SignInFailure.account_id == account.id,
+            SignInFailure.source_index == blind_index(source or "-", SOURCE_INDEX),
+        )
+    )
+
+
 def authenticate(
     session: Session,
     username: str,
@@ -83,9 +96,13 @@ def authenticate(
     *,
     max_failures: int,
     lockout_seconds: int,
+    source: str = "",
 ) -> Account:
-    """Check a password. After `max_failures` wrong passwords in a row the account is locked
-    for `lockout_seconds`, and even the right password is refused until then.
+    """Check a password. After `max_failures` wrong passwords in a row from one `source` (the
+    client's address, or the kiosk) the account is locked *for that source* for
+    `lockout_seconds`, even for the right password; other sources are not affected, so a
+    stranger cannot lock a doctor out (guessing from many addresses meets the per-address
+    rate limit at the door).
 
     The failure count is a state change the caller must commit even though sign-in failed."""
     account = session.scalar(
@@ -95,18 +112,30 @@ def authenticate(
         _verify_quietly(_DUMMY_HASH, password)
         raise AuthenticationFailed()
     now = utcnow()
-    if account.locked_until is not None and account.locked_until > now:
-        raise AccountLocked(retry_after=int((account.locked_until - now).total_seconds()) + 1)
+    row = _failures(session, account, source)
+    if row is not None and row.locked_until is not None and row.locked_until > now:
+        raise AccountLocked(retry_after=int((row.locked_until - now).total_seconds()) + 1)
     if not _verify_quietly(account.password_hash, password):
+        if row is None:
+            row = SignInFailure(
+                account_id=account.id,
+                source_index=blind_index(source or "-", SOURCE_INDEX),
+                failures=0,
+            )
+            session.add(row)
+        row.failures, row.updated_at = row.failures + 1, now
         account.failed_logins += 1
-        if account.failed_logins >= max_failures:
-            account.locked_until = now + dt.timedelta(seconds=lockout_seconds)
-            account.failed_logins = 0
+        if row.failures >= max_failures:
+            row.locked_until = now + dt.timedelta(seconds=lockout_seconds)
+            row.failures = 0
             session.flush()
-            audit.record(session, actor_of(account), "account.lock", "account", account.id)
+            audit.record(session, actor_of(account), "account.lock", "account", account.id,
+                         {"source": row.source_index[:12]})  # fmt: skip
             raise AccountLocked(retry_after=lockout_seconds)
         session.flush()
         raise AuthenticationFailed()
+    if row is not None:
+        session.delete(row)
     account.failed_logins = 0
     account.locked_until = None
     if _hasher.check_needs_rehash(account.password_hash):

@@ -5,17 +5,20 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.errors import AccountLocked, AuthenticationFailed
 from identity import services
-from identity.models import Role
+from identity.models import Role, SignInFailure
 from tests import factories
 
 
-def _auth(session: Session, username: str, password: str) -> object:
-    return services.authenticate(session, username, password, max_failures=5, lockout_seconds=900)
+def _auth(session: Session, username: str, password: str, source: str = "10.0.0.1") -> object:
+    return services.authenticate(
+        session, username, password, max_failures=5, lockout_seconds=900, source=source
+    )
 
 
 def test_password_is_stored_as_a_modern_hash(session: Session) -> None:
@@ -47,9 +50,27 @@ def test_five_failures_lock_the_account_even_for_the_right_password(session: Ses
     with pytest.raises(AccountLocked):
         _auth(session, "bob", factories.PASSWORD)
     # Once the lock has run out, the right password works again.
-    account.locked_until = utcnow() - dt.timedelta(seconds=1)
+    for row in session.scalars(select(SignInFailure)):
+        row.locked_until = utcnow() - dt.timedelta(seconds=1)
     assert _auth(session, "bob", factories.PASSWORD) is account
     assert account.failed_logins == 0
+
+
+def test_a_stranger_cannot_lock_a_doctor_out(session: Session) -> None:
+    """The probe locked staff accounts for 15 minutes from anywhere: the lock is now for the
+    address that guessed, and the doctor at their own desk signs in."""
+    doctor = factories.account(username="dr-wang")
+    for _ in range(4):
+        with pytest.raises(AuthenticationFailed):
+            _auth(session, "dr-wang", "guess", source="203.0.113.66")
+    with pytest.raises(AccountLocked):
+        _auth(session, "dr-wang", "guess", source="203.0.113.66")
+    with pytest.raises(AccountLocked):  # the guesser stays locked, even with the password
+        _auth(session, "dr-wang", factories.PASSWORD, source="203.0.113.66")
+    assert _auth(session, "dr-wang", factories.PASSWORD, source="10.1.2.3") is doctor
+    raw = session.execute(text("SELECT source_index FROM sign_in_failures")).scalars().all()
+    assert raw
+    assert all("203.0.113.66" not in value for value in raw)  # no address in clear
 
 
 def test_success_resets_the_failure_count(session: Session) -> None:
@@ -61,6 +82,7 @@ def test_success_resets_the_failure_count(session: Session) -> None:
     with pytest.raises(AuthenticationFailed):
         _auth(session, "carol", "wrong")
     assert account.failed_logins == 1
+    assert session.scalars(select(SignInFailure)).one().failures == 1
 
 
 def test_disabled_account_cannot_sign_in_or_use_tokens(session: Session) -> None:

@@ -45,6 +45,7 @@ def password_token() -> Response:
             data.password,
             max_failures=cfg.login_max_failures,
             lockout_seconds=cfg.login_lockout_seconds,
+            source=request.remote_addr or "",
         )
     except (AuthenticationFailed, AccountLocked):
         commit_now()  # the failure counts towards lock-out even though sign-in fails

@@ -102,6 +102,7 @@ def sign_in() -> str | Response:
                 form.password.data,
                 max_failures=cfg.login_max_failures,
                 lockout_seconds=cfg.login_lockout_seconds,
+                source=request.remote_addr or "",
             )
         except AccountLocked as exc:
             commit_now()
