@@ -179,6 +179,10 @@ def check_identity(
     card = id_card.verify(card_reading, kiosk.reader_key, now)
     prescription = find_by_code(session, code)
     ensure_dispensable(prescription, now)
+    fulfilment = for_prescription(session, prescription.id)
+    if fulfilment is not None and fulfilment.pharmacy_id != kiosk.pharmacy_id:
+        # Only the pharmacy holding the reservation verifies its collector.
+        raise rules.ReservedElsewhere(f"已预留在{fulfilment.pharmacy.name}，请到该药房取药")
     failures = session.scalar(
         select(func.count())
         .select_from(IdentityCheck)

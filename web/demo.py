@@ -171,19 +171,20 @@ def seed(session: Session) -> list[str]:
         created.append("patient 张三 (real name and face verified) with child 张小宝 (under 6)")
         created.extend(_seed_visits(session, patient))
         created.extend(_seed_prescription(session, patient))
+        created.extend(_seed_waiting_visit(session, patient))
     created.extend(_seed_pharmacy(session))
     created.extend(_seed_family_doctor(session))
     return created
 
 
 def _seed_visits(session: Session, patient: Account) -> list[str]:
-    """张三's hypertension, confirmed by the hospital platform, a diabetes diagnosis he uploaded
-    himself (waiting for a doctor), and a return visit waiting in the cardiology queue."""
+    """张三's hypertension, confirmed by the hospital platform, and a diabetes diagnosis he
+    uploaded himself (waiting for a doctor)."""
     person = patient.person
     if person is None:
         return []
-    today, now = clock.today(), clock.now()
-    hypertension = diagnoses.import_confirmed(
+    today = clock.today()
+    diagnoses.import_confirmed(
         session,
         person,
         "I10.x00x002",
@@ -204,7 +205,18 @@ def _seed_visits(session: Session, patient: Account) -> list[str]:
         DEMO_EVIDENCE.read_bytes(),
         today,
     )
-    settings = runtime.current().settings
+    return ["diagnoses: 原发性高血压 (confirmed), 2型糖尿病 (uploaded, pending review)"]
+
+
+def _seed_waiting_visit(session: Session, patient: Account) -> list[str]:
+    """A return visit waiting in the cardiology queue (one open visit per diagnosis, so it
+    comes after the visit in which the demo prescription was written, now completed)."""
+    person = patient.person
+    if person is None:
+        return []
+    hypertension = next(
+        d for d in diagnoses.for_person(session, person.id) if d.icd10_code.startswith("I10")
+    )
     consultations.start(
         session,
         patient,
@@ -216,13 +228,10 @@ def _seed_visits(session: Session, patient: Account) -> list[str]:
             vitals=triage.Vitals(systolic=138, diastolic=86),
             consent=True,
         ),
-        settings,
-        now,
+        runtime.current().settings,
+        clock.now(),
     )
-    return [
-        "diagnoses: 原发性高血压 (confirmed), 2型糖尿病 (uploaded, pending review)",
-        "a return visit waiting in the 心血管内科 queue",
-    ]
+    return ["a return visit waiting in the 心血管内科 queue"]
 
 
 def _seed_prescription(session: Session, patient: Account) -> list[str]:
@@ -274,6 +283,15 @@ def _seed_prescription(session: Session, patient: Account) -> list[str]:
     )
     prescription = prescribing.prescribe(session, doctor_account, visit.id, draft, now)
     prescribing.sign(session, doctor_account, prescription.id, now)
+    consultations.post_message(session, doctor_account, visit.id, now,
+                               text="您好，血压控制良好，按原方案续开 28 天。")  # fmt: skip
+    consultations.complete(
+        session, doctor_account, visit.id,
+        {"chief_complaint": "高血压复诊，续开降压药", "history": "规律服药，无不适",
+         "findings": "自测血压 130/80 mmHg", "diagnosis_code": "I10.x00x002",
+         "diagnosis_name": "原发性高血压", "plan": "氨氯地平 5 mg、缬沙坦 80 mg 每日一次，28 天"},
+        now,
+    )  # fmt: skip
     # The demo doctor starts signed out of clinical actions, like everyone: do the face check.
     doctor.face_checked_until = None
     session.flush()

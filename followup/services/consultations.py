@@ -49,6 +49,12 @@ class InPersonRequired(DomainError):
     title = "您的情况需要线下就诊"
 
 
+class VisitAlreadyOpen(DomainError):
+    code = "visit_already_open"
+    status = 409
+    title = "该诊断已有进行中的复诊，请在原复诊中继续"
+
+
 class VitalSignUnclear(DomainError):
     """A vital sign named in the complaint without a number that can be read ("血糖十几"):
     the visit waits for the number rather than passing it by."""
@@ -108,6 +114,17 @@ def start(
         raise rules.FirstVisitNotAllowed()
     if not request.complaint.strip():
         raise ValidationFailed("请描述本次复诊的主要问题")
+    # One open visit per diagnosis: a second queue entry for the same disease is a duplicate
+    # (the probe opened 20 at once). The diagnosis row lock makes two requests queue up.
+    session.get(OfflineDiagnosis, diagnosis.id, with_for_update=True)
+    already = session.scalar(
+        select(Consultation.id).where(
+            Consultation.diagnosis_id == diagnosis.id,
+            Consultation.state.in_([s for s in S if s.is_open]),
+        )
+    )
+    if already is not None:
+        raise VisitAlreadyOpen(consultation_id=already)
     text = current_consent()
     disease = disease_for(diagnosis.icd10_code)
     consultation = Consultation(

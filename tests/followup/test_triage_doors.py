@@ -88,3 +88,19 @@ def test_a_red_flag_during_a_visit_alerts_the_doctor_and_tells_the_patient(
     ).one()
     assert "急性冠脉" in alert.body or "心梗" in alert.body
     assert session.scalar(select(func.count()).select_from(Referral)) == 1
+
+
+def test_one_open_visit_per_diagnosis(app: Flask, session: Session) -> None:
+    _, headers, diagnosis_id = patient_with_diagnosis(session)
+    client = app.test_client()
+    first = start_visit(client, headers, diagnosis_id)
+    assert first.status_code == 201
+    second = start_visit(client, headers, diagnosis_id)
+    assert second.status_code == 409
+    assert second.json["code"] == "visit_already_open"
+    assert second.json["consultation_id"] == first.json["id"]
+    assert session.scalar(select(func.count()).select_from(Consultation)) == 1
+    # Once that visit ends, a new one can start.
+    cancelled = client.post(f"/api/v1/consultations/{first.json['id']}/cancel", headers=headers)
+    assert cancelled.status_code == 200, cancelled.json
+    assert start_visit(client, headers, diagnosis_id).status_code == 201

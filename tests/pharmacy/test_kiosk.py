@@ -309,3 +309,21 @@ def test_the_card_reading_must_come_from_this_kiosks_reader_just_now(
     swapped = id_card_reader.reading(terminal.kiosk, photo=other_chip)
     assert _identity(client, terminal, code, card=swapped).json["code"] == "face_mismatch"
     assert _identity(client, terminal, code).status_code == 200
+
+
+def test_only_the_pharmacy_holding_the_reservation_verifies_its_collector(
+    client: FlaskClient, session: Session, counter: dict[str, Any]
+) -> None:
+    written, code = counter["written"], counter["code"]
+    reserved = client.post(
+        f"/api/v1/prescriptions/{written.id}/fulfilment", headers=written.patient_headers,
+        json={"method": "pickup", "pharmacy_id": counter["pharmacy"].id},
+    )  # fmt: skip
+    assert reserved.status_code in (200, 201), reserved.json
+    elsewhere = pharmacy(session, code="PH-2")
+    stock_up(session, elsewhere, AMLODIPINE, 100, days_left=400)
+    other = kiosk_at(session, elsewhere, "别家终端")
+    refused = _identity(client, other, code, card=id_card_reader.reading(other.kiosk))
+    assert refused.status_code == 409
+    assert refused.json["code"] == "reserved_elsewhere"
+    assert _identity(client, counter["terminal"], code).status_code == 200

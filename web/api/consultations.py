@@ -116,6 +116,7 @@ def symptoms() -> tuple[Response, int]:
         "consent_required",
         "first_visit_not_allowed",
         "in_person_required",
+        "visit_already_open",
         "vital_sign_unclear",
         "forbidden",
     ),
