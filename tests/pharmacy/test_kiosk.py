@@ -327,3 +327,28 @@ def test_only_the_pharmacy_holding_the_reservation_verifies_its_collector(
     assert refused.status_code == 409
     assert refused.json["code"] == "reserved_elsewhere"
     assert _identity(client, counter["terminal"], code).status_code == 200
+
+
+def test_a_store_pharmacist_reads_only_what_their_pharmacy_holds(
+    client: FlaskClient, session: Session, counter: dict[str, Any]
+) -> None:
+    from tests.helpers import bearer
+
+    written = counter["written"]
+    store = bearer(session, account=counter["pharmacist"].account)
+    document = f"/api/v1/prescriptions/{written.id}/document"
+    assert client.get(document, headers=store).status_code == 404  # not reserved here
+    assert client.get(f"/api/v1/prescriptions/{written.id}", headers=store).status_code == 404
+    elsewhere = pharmacist_at(session, pharmacy(session, code="PH-9"))
+    client.post(
+        f"/api/v1/prescriptions/{written.id}/fulfilment", headers=written.patient_headers,
+        json={"method": "pickup", "pharmacy_id": counter["pharmacy"].id},
+    )  # fmt: skip
+    assert client.get(document, headers=store).status_code == 200  # now it is
+    other_store = bearer(session, account=elsewhere.account)
+    assert client.get(document, headers=other_store).status_code == 404
+    reviewing = factories.practitioner(kind=factories.PractitionerKind.pharmacist,
+                                       department="药剂科")  # fmt: skip
+    assert (
+        client.get(document, headers=bearer(session, account=reviewing.account)).status_code == 200
+    )

@@ -9,7 +9,7 @@ from core import clock
 from core.errors import NotFound
 from identity.models import Role
 from identity.services import actor_of
-from pharmacy import courier, fulfilment, kiosk, rules, services, stock
+from pharmacy import access, courier, fulfilment, kiosk, rules, services, stock
 from pharmacy.models import Dispensing, Fulfilment, FulfilmentMethod, Pharmacy, StockLot
 from pharmacy.schemas import (
     AdjustIn,
@@ -160,7 +160,7 @@ def choose(prescription_id: int) -> tuple[Response, int]:
 def show(prescription_id: int) -> tuple[Response, int]:
     session, account = db_session(), api_account()
     prescription = prescribing.get(session, prescription_id)
-    rx.visible_to(session, account, prescription)
+    access.ensure_may_read(session, account, prescription)
     found = fulfilment.for_prescription(session, prescription_id)
     if found is None:
         raise NotFound("尚未选择取药方式")

@@ -6,6 +6,7 @@ from flask import Blueprint, Response
 
 from core import clock
 from identity.models import Role
+from pharmacy import access
 from prescriptions import prescribing, review, rules, services
 from prescriptions.models import Prescription, PrescriptionState
 from prescriptions.prescribing import Draft, prescribe
@@ -145,7 +146,7 @@ def revise(prescription_id: int) -> tuple[Response, int]:
 def show(prescription_id: int) -> tuple[Response, int]:
     session, account = db_session(), api_account()
     prescription = prescribing.get(session, prescription_id)
-    services.visible_to(session, account, prescription)
+    access.ensure_may_read(session, account, prescription)
     return json_model(prescription_out(prescription, for_patient=account.role is Role.patient))
 
 
@@ -173,7 +174,7 @@ def mine() -> tuple[Response, int]:
 def document(prescription_id: int) -> Response:
     session, account = db_session(), api_account()
     prescription = prescribing.get(session, prescription_id)
-    services.visible_to(session, account, prescription)
+    access.ensure_may_read(session, account, prescription)
     response = private_file(services.document_pdf(prescription), "application/pdf")
     response.headers["Content-Disposition"] = (
         f'inline; filename="prescription-{prescription.id}.pdf"'
