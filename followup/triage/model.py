@@ -21,85 +21,39 @@ class Urgency(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Symptom:
+    """A sign the patient can tick on the visit form; what they write is read by engine.py."""
+
     code: str
     label: str
     urgency: Urgency | None  # None: not a red flag by itself
-    keywords: tuple[str, ...] = ()
-    # How people actually say it, with words in between ("胸口好痛", "喘不上来气").
-    patterns: tuple[str, ...] = ()
 
 
 SYMPTOMS: tuple[Symptom, ...] = (
-    Symptom(
-        "chest_pain", "胸痛", Urgency.emergency, ("胸痛", "胸口痛", "心口痛", "胸口疼", "胸疼")
-    ),
-    Symptom(
-        "shortness_of_breath",
-        "呼吸困难",
-        Urgency.emergency,
-        ("呼吸困难", "喘不上气", "喘不过气", "透不过气", "憋气", "上不来气"),
-    ),
-    Symptom("fainting", "晕厥", Urgency.emergency, ("晕厥", "昏倒", "晕倒", "昏过去", "失去知觉")),
-    Symptom(
-        "one_sided_weakness",
-        "一侧肢体无力或麻木",
-        Urgency.emergency,
-        (
-            "半身无力",
-            "一侧无力",
-            "偏瘫",
-            "半边身子",
-            "一侧肢体",
-            "手脚发麻一侧",
-            "口角歪斜",
-            "嘴歪",
-        ),
-    ),
-    Symptom(
-        "slurred_speech",
-        "言语不清",
-        Urgency.emergency,
-        ("说话不清", "言语不清", "口齿不清", "说不出话", "吐字不清"),
-    ),
-    Symptom(
-        "confusion",
-        "意识或行为改变",
-        Urgency.emergency,
-        ("意识模糊", "神志不清", "意识不清", "昏迷", "叫不醒", "胡言乱语"),
-    ),
-    Symptom(
-        "vomiting_blood", "呕血或黑便", Urgency.emergency, ("呕血", "吐血", "黑便", "柏油样便")
-    ),
-    Symptom(
-        "severe_headache",
-        "剧烈头痛或头晕",
-        Urgency.urgent,
-        ("剧烈头痛", "头痛欲裂", "头痛得厉害", "剧烈头晕", "天旋地转"),
-    ),
-    Symptom("chest_tightness", "胸闷", Urgency.urgent, ("胸闷",)),
-    Symptom("cannot_lie_flat", "喘憋不能平卧", Urgency.emergency, ("不能平卧", "躺不下")),
-    Symptom("palpitations", "心悸", Urgency.urgent, ("心悸", "心慌")),
-    Symptom(
-        "blurred_vision",
-        "视力模糊或骤降、眼痛",
-        Urgency.urgent,
-        ("视力模糊", "看不清", "视力下降", "眼痛", "眼睛痛", "失明"),
-    ),
-    Symptom("nausea_vomiting", "恶心呕吐", Urgency.urgent, ("恶心", "呕吐")),
-    Symptom("acetone_breath", "呼气有烂苹果味", Urgency.emergency, ("烂苹果",)),
-    Symptom("deep_breathing", "深大呼吸、皮肤潮红", Urgency.emergency, ("深大呼吸",)),
-    Symptom("sweating", "大汗、心悸（低血糖）", Urgency.urgent, ("出冷汗", "大汗")),
-    Symptom(
-        "polyuria_polydipsia", "多饮多尿、腹痛", Urgency.urgent, ("多饮多尿", "口渴得厉害", "腹痛")
-    ),
-    Symptom("pregnant_or_breastfeeding", "妊娠或哺乳期", Urgency.urgent, ("怀孕", "妊娠", "哺乳")),
-    Symptom("dizziness", "头晕", None, ("头晕",)),
-    Symptom("headache", "头痛", None, ("头痛",)),
-    Symptom("cough", "咳嗽", None, ("咳嗽",)),
-    Symptom("fatigue", "乏力", None, ("乏力",)),
-    Symptom("edema", "下肢水肿", None, ("水肿", "浮肿")),
-    Symptom("joint_pain", "关节疼痛", None, ("关节痛", "关节疼")),
-    Symptom("heartburn", "反酸烧心", None, ("反酸", "烧心")),
+    Symptom("chest_pain", "胸痛", Urgency.emergency),
+    Symptom("shortness_of_breath", "呼吸困难", Urgency.emergency),
+    Symptom("fainting", "晕厥", Urgency.emergency),
+    Symptom("one_sided_weakness", "一侧肢体无力或麻木", Urgency.emergency),
+    Symptom("slurred_speech", "言语不清", Urgency.emergency),
+    Symptom("confusion", "意识或行为改变", Urgency.emergency),
+    Symptom("vomiting_blood", "呕血或黑便", Urgency.emergency),
+    Symptom("severe_headache", "剧烈头痛或头晕", Urgency.urgent),
+    Symptom("chest_tightness", "胸闷", Urgency.urgent),
+    Symptom("cannot_lie_flat", "喘憋不能平卧", Urgency.emergency),
+    Symptom("palpitations", "心悸", Urgency.urgent),
+    Symptom("blurred_vision", "视力模糊或骤降、眼痛", Urgency.urgent),
+    Symptom("nausea_vomiting", "恶心呕吐", Urgency.urgent),
+    Symptom("acetone_breath", "呼气有烂苹果味", Urgency.emergency),
+    Symptom("deep_breathing", "深大呼吸、皮肤潮红", Urgency.emergency),
+    Symptom("sweating", "大汗、心悸（低血糖）", Urgency.urgent),
+    Symptom("polyuria_polydipsia", "多饮多尿、腹痛", Urgency.urgent),
+    Symptom("pregnant_or_breastfeeding", "妊娠或哺乳期", Urgency.urgent),
+    Symptom("dizziness", "头晕", None),
+    Symptom("headache", "头痛", None),
+    Symptom("cough", "咳嗽", None),
+    Symptom("fatigue", "乏力", None),
+    Symptom("edema", "下肢水肿", None),
+    Symptom("joint_pain", "关节疼痛", None),
+    Symptom("heartburn", "反酸烧心", None),
     Symptom("none", "无不适", None),
 )
 SYMPTOM_BY_CODE = {symptom.code: symptom for symptom in SYMPTOMS}

@@ -18,10 +18,6 @@ class Value:
     start: int  # where in the text (for the clause it sits in)
     words: str  # the words that say it, for the explanation
 
-    @property
-    def exact(self) -> float:
-        return self.low
-
 
 def _value(number: str, approx: str | None, start: int, words: str) -> Value:
     x = float(number)
