@@ -126,6 +126,7 @@ GLUCOSE_HIGH, GLUCOSE_LOW = 16.7, 3.9
 HEART_HIGH, HEART_LOW = 120.0, 45.0
 SPO2_LOW = 93.0
 FEVER_ANY_AGE = 39.0
+ADULT_AGE = 18
 
 
 @dataclass(frozen=True)
@@ -316,8 +317,13 @@ def read_message(text: str, age_years: float | None = None) -> TextTriage:
     }
     _latest_counts(values, normal.plain)
     values = {name: _current(found_values, found) for name, found_values in values.items()}
+    infant = numbers.is_infant_unknown_age(normal.plain)
     age = readings.age_years if readings.age_years is not None else age_years
-    vital, questions = vital_flags(values, age, numbers.is_infant_unknown_age(normal.plain))
+    if readings.age_years is None and infant and age is not None and age >= ADULT_AGE:
+        # A parent writing about their baby: the writer's age is not the baby's, so the age is
+        # unknown (and asked) rather than an adult's fever threshold applied to an infant.
+        age = None
+    vital, questions = vital_flags(values, age, infant)
     for f in vital:
         flags.setdefault(f.code, f)
     said = {name for name, v in values.items() if v}

@@ -208,3 +208,14 @@ def test_the_shipped_corpus_meets_the_targets() -> None:
 def test_sudden_onset_raises_the_urgency() -> None:
     assert triage.assess([], Vitals(), "头痛得厉害").urgency is Urgency.urgent
     assert triage.assess([], Vitals(), "刚才突然头痛得厉害").urgency is Urgency.emergency
+
+
+def test_a_parents_age_is_not_applied_to_their_baby() -> None:
+    """In the bot the writer's age is known; a message about a baby is not about the writer."""
+    result = triage.assess([], Vitals(), "宝宝发烧38.5度", age_years=34)
+    assert result.needs_answer
+    assert "宝宝多大" in result.questions[0]
+    # Said with the baby's age, it is decided: under 3 months at 38.5 is an emergency.
+    assert "high_fever_vulnerable" in codes("宝宝2个月，发烧38.5度", 34)
+    # A visit for the child itself keeps the child's known age.
+    assert "high_fever_vulnerable" in codes("宝宝发烧38.5度", 0.15)
