@@ -68,16 +68,18 @@ def _age(account: Account | None, now: dt.datetime) -> float | None:
     return float(identity_rules.age_on(account.person.birth_date, clock.day_of(now)))
 
 
-def red_flag_reply(
-    session: Session, row: WeChatFollower, text: str, now: dt.datetime
-) -> Reply | None:
-    """A red flag in the text: what to do now (the crisis line first for thoughts of suicide
-    or an overdose), the hand-off, and a reading written in the sentence recorded as well."""
+def _assess(row: WeChatFollower, text: str, now: dt.datetime) -> triage.Triage:
     # Not loaded for a follower not yet linked: a later bind in this request must see it fresh.
     account = _patient(row) if row.account_id is not None else None
-    assessment = triage.assess([], triage.Vitals(), text, _age(account, now))
-    if not assessment.in_person_required:
-        return None
+    return triage.assess([], triage.Vitals(), text, _age(account, now))
+
+
+def red_flag_reply(
+    session: Session, row: WeChatFollower, text: str, assessment: triage.Triage, now: dt.datetime
+) -> Reply:
+    """A red flag in the text: what to do now (the crisis line first for thoughts of suicide
+    or an overdose), the hand-off, and a reading written in the sentence recorded as well."""
+    account = _patient(row) if row.account_id is not None else None
     referral_id = None
     recorded = ""
     if account is not None and account.person is not None:
@@ -104,10 +106,10 @@ VITAL_CONCEPTS = {"hypertensive_emergency", "hyperglycaemia_crisis", "hypoglycae
 def on_text(
     session: Session, store: Store, row: WeChatFollower, text: str, now: dt.datetime
 ) -> Reply:
-    urgent = red_flag_reply(session, row, text, now)
-    if urgent is not None:
+    assessment = _assess(row, text, now)  # red flags come first, in every state
+    if assessment.in_person_required:
         store.delete(_state_key(row.openid))
-        return urgent
+        return red_flag_reply(session, row, text, assessment, now)
     bind = BIND.match(text)
     if bind:
         try:
@@ -130,10 +132,10 @@ def on_text(
     embedded = readings.parse_in_sentence(text)
     if embedded is not None:
         return _reading(session, row, embedded, now)
-    question = triage.assess([], triage.Vitals(), text).questions
-    if question:
+    if assessment.questions:
         # A vital sign named without a number we can read: ask, never pass it by.
-        return Reply(question[0] + "如有胸痛、呼吸困难、意识改变等情况，请立即拨打 120。")
+        first = assessment.questions[0]
+        return Reply(first + "如有胸痛、呼吸困难、意识改变等情况，请立即拨打 120。")
     if PRESCRIBING_WORDS.search(text):
         return Reply(NO_PRESCRIBING)
     if store.get(_state_key(row.openid)) == "READING":
