@@ -63,8 +63,13 @@ def sign(
             "reader_id": reader_id, "read_at": read_at, "signature": mac}  # fmt: skip
 
 
-def verify(payload: Any, key: str, now: dt.datetime) -> Reading:
-    """The reading, if this kiosk's reader signed it a moment ago; else refused."""
+def verify(signed: str, key: str, now: dt.datetime) -> Reading:
+    """The reading (the JSON the reader service answered), if this kiosk's reader signed it a
+    moment ago; else refused."""
+    try:
+        payload = json.loads(signed)
+    except ValueError:
+        raise CardRefused("身份证读取结果无效，请重新读卡") from None
     if not isinstance(payload, dict):
         raise CardRefused("请先读取身份证")
     try:

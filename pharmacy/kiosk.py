@@ -164,7 +164,7 @@ def check_identity(
     session: Session,
     account: Account,
     code: str,
-    card_reading: object,
+    card_reading: str,
     patient_id_last4: str | None,
     selfie: bytes,
     config: face.FaceConfig,

@@ -4,7 +4,6 @@ kiosks is dispensed once; many prescriptions at once never drive a lot below zer
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -96,7 +95,7 @@ def _counter(database: Database, prescriptions: int, kiosks: int, units: list[in
             checks = {}
             for terminal in terminals:
                 for code in codes:
-                    card = json.loads(id_card_reader.reading(terminal.kiosk))
+                    card = id_card_reader.reading(terminal.kiosk)
                     check = kiosk.check_identity(
                         session, terminal.kiosk.account, code, card, None, SELFIE,
                         FaceConfig(threshold=0.55), clock.now(),

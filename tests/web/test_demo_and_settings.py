@@ -112,7 +112,7 @@ def test_seed_demo_then_demo_tokens_for_every_role(make_app: Any, session: Sessi
 
     kiosk_client = demo.test_client()
     sign_in(kiosk_client, "kiosk", DEMO_PASSWORD)
-    reading = kiosk_client.get("/kiosk/demo-reader").json
+    reading = kiosk_client.get("/kiosk/demo-reader").get_data(as_text=True)
     terminal = session.scalars(select(Kiosk)).first()
     assert terminal is not None
     assert terminal.reader_key

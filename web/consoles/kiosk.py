@@ -5,8 +5,6 @@ lives in the kiosk's session only while one patient is at the screen."""
 
 from __future__ import annotations
 
-import json
-
 from flask import (
     Blueprint,
     Response,
@@ -123,7 +121,7 @@ def serve() -> str | BaseResponse:
                 db_session(),
                 current_user,
                 code,
-                _card(identity_form.id_card.data),
+                identity_form.id_card.data,
                 identity_form.patient_id_last4.data or None,
                 identity_form.selfie.data.read(),
                 card_face_config(),
@@ -159,13 +157,6 @@ def serve() -> str | BaseResponse:
         identity_ok=session.get(CHECK) is not None,
         reader_url=url_for(".demo_reader") if settings().demo_mode else settings().kiosk_reader_url,
     )
-
-
-def _card(text: str) -> object:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None  # refused as "请先读取身份证"
 
 
 @bp.get("/demo-reader")
