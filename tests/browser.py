@@ -8,6 +8,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,10 @@ def chromium_or_skip() -> str:
     return CHROMIUM
 
 
-@pytest.fixture
-def live_server(app: Flask, session: Any) -> Iterator[str]:
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """`app` on a free local port from a thread, one request at a time, until the block ends.
+    A module whose pages need other settings overrides `live_server` with it."""
     server = make_server("127.0.0.1", 0, app, threaded=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -46,6 +49,12 @@ def live_server(app: Flask, session: Any) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app: Flask, session: Any) -> Iterator[str]:
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

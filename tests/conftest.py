@@ -237,6 +237,24 @@ def make_app(app: Flask, connection: Connection) -> Iterator[Any]:
 
 
 @pytest.fixture
+def faceid_server() -> Iterator[Any]:
+    """The fake 人脸核身 on a free port, holding the test identities' reference photos."""
+    from tests.fakes import faceid
+
+    with faceid.running() as server:
+        yield server
+
+
+@pytest.fixture
+def faceid_app(make_app: Any, faceid_server: Any) -> Flask:
+    """An app whose real-name checks go to the fake 人脸核身."""
+    from tests.fakes import faceid
+
+    built: Flask = make_app(**faceid.settings_for(faceid_server))
+    return built
+
+
+@pytest.fixture
 def scratch_postgres() -> Iterator[str]:
     """A new, empty PostgreSQL database for tests that need real commits from several
     connections at once; dropped afterwards."""

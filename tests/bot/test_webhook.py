@@ -61,9 +61,9 @@ def _text(content: str, msg_id: int | None = None) -> str:
     return _xml("text", Content=content, MsgId=str(msg_id or secrets.randbits(62)))
 
 
-def _post(client: FlaskClient, body: str) -> str:
-    """As WeChat sends it in 安全模式 (required outside the demo): the message sealed with the
-    EncodingAESKey and signed over the sealed body; the reply opened the same way."""
+def _sealed(body: str) -> tuple[dict[str, str], str]:
+    """As WeChat sends it in 安全模式: the query (with msg_signature over the sealed body) and the
+    envelope holding the message sealed with the EncodingAESKey."""
     encrypted = _encrypt(body)
     query = _query(encrypt_type="aes")
     query["msg_signature"] = _sign(TOKEN, query["timestamp"], query["nonce"], encrypted)
@@ -71,6 +71,12 @@ def _post(client: FlaskClient, body: str) -> str:
         "<xml><ToUserName><![CDATA[gh_test]]></ToUserName>"
         f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
     )
+    return query, envelope
+
+
+def _post(client: FlaskClient, body: str) -> str:
+    """A message in 安全模式 (required outside the demo); the reply opened the same way."""
+    query, envelope = _sealed(body)
     response = client.post("/wechat/callback", query_string=query, data=envelope.encode())
     assert response.status_code == 200
     text = response.get_data(as_text=True)
@@ -236,13 +242,7 @@ def _decrypt(encrypted: str) -> str:
 
 def test_encrypted_mode_both_ways(oa: Flask, session: Session) -> None:
     client = oa.test_client()
-    encrypted = _encrypt(_text("今天天气怎么样"))
-    query = _query(encrypt_type="aes")
-    query["msg_signature"] = _sign(TOKEN, query["timestamp"], query["nonce"], encrypted)
-    envelope = (
-        "<xml><ToUserName><![CDATA[gh_test]]></ToUserName>"
-        f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
-    )
+    query, envelope = _sealed(_text("今天天气怎么样"))
     response = client.post("/wechat/callback", query_string=query, data=envelope.encode())
     assert response.status_code == 200
     answer = ET.fromstring(response.get_data(as_text=True))  # noqa: S314

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,7 +9,6 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from core import clock
 from core.audit import Actor
@@ -18,7 +16,7 @@ from pharmacy import kiosk
 from pharmacy.models import Dispensing
 from prescriptions.services import load_catalogue
 from tests import faces, factories
-from tests.browser import screenshot, sign_in_as
+from tests.browser import screenshot, serving, sign_in_as
 from tests.fakes.id_card_reader import FakeReaderService
 from tests.helpers import csrf_token, sign_in
 from tests.pharmacy.helpers import (
@@ -41,15 +39,8 @@ def reader() -> Iterator[FakeReaderService]:
 @pytest.fixture
 def live_server(make_app: Any, reader: FakeReaderService, session: Any) -> Iterator[str]:
     """The kiosk screen of this module asks the fake reader service for the card."""
-    app = make_app(KIOSK_READER_URL=reader.url)
-    server = make_server("127.0.0.1", 0, app, threaded=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with serving(make_app(KIOSK_READER_URL=reader.url)) as url:
+        yield url
 
 
 def _counter(client: FlaskClient, session: Session) -> dict[str, Any]:
