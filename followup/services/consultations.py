@@ -31,7 +31,6 @@ from followup.models import (
     VisitRecord,
 )
 from followup.services import referrals, visit_triage
-from identity import rules as identity_rules
 from identity.models import Account, Practitioner, Role
 from identity.services import actor_of, patients
 from identity.services import practitioners as practitioner_rules
@@ -80,19 +79,23 @@ def start(
     """Open a return visit, or refuse with the reason. Red flags come first: whoever is asking,
     a sign of danger is answered with what to do now and, for a known patient, a hand-off."""
     try:
-        assessment = triage.assess(
-            request.symptoms,
-            request.vitals,
-            request.complaint,
-            _age_of(session, account, request, now),
+        known: patients.CareContext | None = patients.care_context(
+            session, account, request.person_id
         )
+    except DomainError:
+        known = None  # unknown or unverified: red flags are still answered, without a hand-off
+    # The age of the person the visit is for, when it can be known (fever thresholds).
+    age = float(known.age_on(clock.day_of(now))) if known is not None else None
+    try:
+        assessment = triage.assess(request.symptoms, request.vitals, request.complaint, age)
     except triage.UnknownSymptom as exc:
         raise ValidationFailed(f"未知症状代码：{exc}") from None
     if assessment.in_person_required:
-        _hand_off_red_flags(session, account, request, assessment, now)
+        _hand_off_red_flags(session, account, request, known, assessment, now)
     if assessment.needs_answer:
         raise VitalSignUnclear("".join(assessment.questions), questions=list(assessment.questions))
-    context = patients.care_context(session, account, request.person_id)
+    # Not known: ask again, to refuse with the reason (unverified, not one's dependent).
+    context = known or patients.care_context(session, account, request.person_id)
     if not request.consent:
         text = current_consent()
         raise rules.ConsentRequired(
@@ -161,29 +164,15 @@ def start(
     return consultation
 
 
-def _age_of(
-    session: Session, account: Account, request: VisitRequest, now: dt.datetime
-) -> float | None:
-    """The age of the person the visit is for, when they can be known (fever thresholds)."""
-    try:
-        person = patients.care_context(session, account, request.person_id).patient
-    except DomainError:
-        return None
-    return float(identity_rules.age_on(person.birth_date, clock.day_of(now)))
-
-
 def _hand_off_red_flags(
     session: Session,
     account: Account,
     request: VisitRequest,
+    context: patients.CareContext | None,
     assessment: triage.Triage,
     now: dt.datetime,
 ) -> None:
     referral_id = None
-    try:
-        context = patients.care_context(session, account, request.person_id)
-    except DomainError:
-        context = None  # unknown or unverified: the advice still stands, no hand-off possible
     if context is not None:
         diagnosis = session.get(OfflineDiagnosis, request.diagnosis_id)
         own = diagnosis is not None and diagnosis.person_id == context.patient.id
