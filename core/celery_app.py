@@ -33,6 +33,8 @@ def configure(settings: Settings) -> Celery:
         enable_utc=True,
         beat_schedule={
             "relay-outbox": {"task": "core.relay_outbox", "schedule": 10.0},
+            # Events wait at most a few seconds for their place in the audit chain.
+            "seal-audit": {"task": "core.seal_audit", "schedule": 2.0},
             "purge-expired-tokens": {"task": "identity.purge_expired_tokens", "schedule": 3600.0},
             "expire-consultations": {"task": "followup.expire_consultations", "schedule": 60.0},
             "follow-up-reminders": {"task": "followup.send_reminders", "schedule": 3600.0},

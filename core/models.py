@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Enum, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
@@ -16,8 +16,9 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class AuditEvent(Base):
-    """One step somebody (or the system) took on a record. Append-only and hash-chained:
-    `chain_hash` is SHA-256 over the previous event's `chain_hash` and this event's fields."""
+    """One step somebody (or the system) took on a record. Written without a chain position;
+    the sequencer later gives it `seq` and a keyed link to the event before it (`chain_hash`
+    is HMAC-SHA256 under the audit key over `prev_hash`, `seq` and this event's fields)."""
 
     __tablename__ = "audit_events"
 
@@ -30,10 +31,38 @@ class AuditEvent(Base):
     subject_id: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     change_digest: Mapped[str] = mapped_column(String(64))
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    chain_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Set once, by the sequencer; NULL while the event waits to be sealed.
+    seq: Mapped[int | None] = mapped_column(BigId, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    chain_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
-    __table_args__ = (Index(None, "subject_type", "subject_id"),)
+    __table_args__ = (
+        Index(None, "subject_type", "subject_id"),
+        # The sequencer finds what waits for it without reading the sealed history.
+        Index(
+            "ix_audit_events_unsealed",
+            "id",
+            postgresql_where=seq.is_(None),
+            sqlite_where=seq.is_(None),
+        ),
+    )
+
+
+class AuditCheckpoint(Base):
+    """A signed statement of the chain's length and head, made at each seal. Copies go to a
+    file outside the database and to the supervision platform; `hospital audit verify` holds
+    the chain against all of them, which catches truncation and re-chaining."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tree_size: Mapped[int] = mapped_column(BigId, unique=True)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    key_fingerprint: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+    # Whether this checkpoint is also pushed to the supervision platform (one every few minutes).
+    pushed: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class OutboxStatus(enum.StrEnum):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
+import hmac
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -106,6 +108,18 @@ class Settings:
     # The ID card reader service beside each kiosk screen (pharmacy/id_card.py): the kiosk page
     # asks it for a signed reading of the card on the reader.
     kiosk_reader_url: str = "http://127.0.0.1:18889/read"
+    # The audit trail (core.audit_chain): AUDIT_KEY keys the chain's links and signs its
+    # checkpoints (without it, a key derived from DATA_KEY); the checkpoint file belongs on
+    # another volume; the supervision platform receives a checkpoint every few minutes.
+    audit_key: bytes = b""
+    audit_checkpoint_file: str = ""
+    audit_seal_bound_seconds: int = 30
+    audit_push_every_seconds: int = 300
+    supervision_audit_url: str = ""
+    # The role the service connects as; `hospital db upgrade` (run as the owner) grants it.
+    app_db_role: str = ""
+    # Seal right after each commit (in process, the demo) rather than on beat's schedule.
+    audit_seal_after_commit: bool = False
 
     @classmethod
     def from_env(
@@ -133,6 +147,16 @@ class Settings:
             ):
                 raise ConfigError("DATA_KEY must be set to a private key outside demo mode")
         data_key = decode_data_key(data_key_text or DEMO_DATA_KEY)
+        audit_key_text = override.pop("AUDIT_KEY", environ.get("AUDIT_KEY") or None)
+        audit_key = (
+            decode_data_key(audit_key_text, "AUDIT_KEY")
+            if audit_key_text
+            else _derive(data_key, b"hospital audit key")
+        )
+        if not demo_mode and audit_key == _derive(
+            decode_data_key(DEMO_DATA_KEY), b"hospital audit key"
+        ):
+            raise ConfigError("AUDIT_KEY must be set to a private key outside demo mode")
         eager_default = redis_url is None
         celery_eager = _flag(override.pop("CELERY_EAGER", environ.get("CELERY_EAGER", "")))
         values: dict[str, Any] = {
@@ -145,7 +169,15 @@ class Settings:
             "data_key": data_key,
             "demo_mode": demo_mode,
             "celery_eager": celery_eager or eager_default,
+            "audit_key": audit_key,
+            "audit_checkpoint_file": override.pop(
+                "AUDIT_CHECKPOINT_FILE",
+                environ.get("AUDIT_CHECKPOINT_FILE")
+                or str(instance_path / "audit-checkpoints.jsonl"),
+            ),
         }
+        if "AUDIT_SEAL_AFTER_COMMIT" not in override and not environ.get("AUDIT_SEAL_AFTER_COMMIT"):
+            values["audit_seal_after_commit"] = values["celery_eager"]
         if demo_mode:
             for name, value in DEMO_OA.items():
                 if not override.get(name.upper()) and not environ.get(name.upper()):
@@ -161,15 +193,19 @@ class Settings:
         return cls(**values)
 
 
-def decode_data_key(text: str) -> bytes:
-    """DATA_KEY is 32 random bytes in URL-safe base64 (`hospital gen-key` prints one)."""
+def decode_data_key(text: str, name: str = "DATA_KEY") -> bytes:
+    """DATA_KEY (and AUDIT_KEY) is 32 random bytes in URL-safe base64 (`hospital gen-key`)."""
     try:
         key = base64.urlsafe_b64decode(text.strip().encode())
     except ValueError as exc:
-        raise ConfigError("DATA_KEY is not valid base64") from exc
+        raise ConfigError(f"{name} is not valid base64") from exc
     if len(key) != 32:
-        raise ConfigError("DATA_KEY must decode to 32 bytes")
+        raise ConfigError(f"{name} must decode to 32 bytes")
     return key
+
+
+def _derive(key: bytes, purpose: bytes) -> bytes:
+    return hmac.new(key, purpose, hashlib.sha256).digest()
 
 
 def _convert(text: str, default: object) -> object:

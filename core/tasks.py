@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from functools import partial
 
-from core import outbox, runtime
+from core import audit, audit_chain, audit_checkpoints, outbox, runtime
+from core.audit_chain import AuditKeys
+from core.audit_checkpoints import CheckpointFile
 from core.celery_app import celery
+from core.db import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -38,3 +43,38 @@ def relay_outbox(limit: int = 100) -> int:
 
 
 outbox.set_delivery_scheduler(lambda message_id: deliver_outbox_message.delay(message_id))
+
+
+@celery.task(name="core.seal_audit")
+def seal_audit() -> int:
+    """Chain what waits in the audit trail and keep the checkpoint outside the database (run
+    by beat every few seconds; in process, after each commit that recorded events)."""
+    rt = runtime.current()
+    settings = rt.settings
+    keys = AuditKeys.derive(settings.audit_key)
+    store = CheckpointFile(settings.audit_checkpoint_file)
+    sealed = 0
+    while True:
+        with rt.database.transaction() as session:
+            row = audit_chain.seal(
+                session, keys, push_every=dt.timedelta(seconds=settings.audit_push_every_seconds)
+            )
+            if row is None:
+                return sealed
+            audit_checkpoints.publish(session, row, settings)
+            checkpoint = audit_chain.Checkpoint.of(row)
+            after_commit(session, partial(store.append, checkpoint))
+        sealed = checkpoint.tree_size
+
+
+def _seal_in_process() -> None:
+    if not runtime.current().settings.audit_seal_after_commit:
+        return
+    try:
+        seal_audit()
+    except Exception:
+        # The door has committed already; the next commit (or beat) seals what waits.
+        log.exception("sealing the audit trail failed; it is retried at the next commit")
+
+
+audit.set_seal_scheduler(_seal_in_process)

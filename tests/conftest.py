@@ -38,6 +38,7 @@ DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
 REQUIRE = os.environ.get("REQUIRE_SERVICES") == "1"
 
 TEST_SECRET_KEY = secrets.token_hex(32)
+CHECKPOINT_DIR = Path(tempfile.mkdtemp(prefix="audit-checkpoints-"))
 TEST_DATA_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
@@ -155,6 +156,10 @@ def test_settings(**extra: Any) -> dict[str, Any]:
         "TESTING": True,
         # The suite signs in many times from one address; the limit has its own test.
         "SIGN_IN_RATE_LIMIT": "10000 per minute",
+        # Tests seal the audit trail where they mean to (each test's writes are rolled back,
+        # which a checkpoint file outside the database would not forget).
+        "AUDIT_SEAL_AFTER_COMMIT": False,
+        "AUDIT_CHECKPOINT_FILE": str(CHECKPOINT_DIR / "audit-checkpoints.jsonl"),
     }
     values.update(extra)
     return values

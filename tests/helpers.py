@@ -7,6 +7,8 @@ import re
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from core import audit_chain, runtime
+from core.audit_chain import AuditKeys, ChainReport
 from identity import services
 from identity.models import Account, Role
 from tests import factories
@@ -30,3 +32,14 @@ def sign_in(client: FlaskClient, username: str, password: str = factories.PASSWO
     return client.post(
         "/sign-in", data={"username": username, "password": password, "csrf_token": token}
     )
+
+
+def audit_keys() -> AuditKeys:
+    return AuditKeys.derive(runtime.current().settings.audit_key)
+
+
+def seal_and_verify(session: Session) -> ChainReport:
+    """Seal what the test wrote (as the sequencer would) and verify the whole chain."""
+    while audit_chain.seal(session, audit_keys()) is not None:
+        pass
+    return audit_chain.verify_chain(session, audit_keys())

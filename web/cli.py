@@ -41,9 +41,33 @@ def db() -> None:
 @db.command()
 @with_appcontext
 def upgrade() -> None:
-    """Apply every migration (creates the SQLite file in demo mode)."""
-    alembic_command.upgrade(alembic_config(runtime.current().settings.database_url), "head")
+    """Apply every migration (creates the SQLite file in demo mode). Run as the schema owner;
+    with APP_DB_ROLE set, the application's role is granted its rights on the new tables."""
+    settings = runtime.current().settings
+    alembic_command.upgrade(alembic_config(settings.database_url), "head")
     click.echo("database is at the latest revision")
+    if settings.app_db_role:
+        _grant(settings.app_db_role)
+
+
+@db.command("grant-app-role")
+@click.argument("role")
+@with_appcontext
+def grant_app_role_command(role: str) -> None:
+    """Grant ROLE the application's rights and nothing more (run as the schema owner)."""
+    _grant(role)
+
+
+def _grant(role: str) -> None:
+    from migrations.roles import grant_app_role
+
+    engine = runtime.current().database.engine
+    try:
+        with engine.begin() as connection:
+            grant_app_role(connection, role)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"role {role} may use the tables and append to the audit trail, nothing more")
 
 
 @db.command()
@@ -107,20 +131,66 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option(
+    "--checkpoints",
+    "extra",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="another copy of the checkpoints (the supervision platform's export, a backup)",
+)
 @with_appcontext
-def audit_verify() -> None:
-    """Walk the hash chain; name the first broken link (exit status 1)."""
+def audit_verify(extra: tuple[str, ...]) -> None:
+    """Walk the chain and hold it against every checkpoint; name the first thing that does not
+    hold (exit status 1)."""
+    import datetime as dt
+
+    from core.audit_chain import AuditKeys, verify_chain
+    from core.audit_checkpoints import CheckpointFile
+
+    settings = runtime.current().settings
+    external = CheckpointFile(settings.audit_checkpoint_file).read()
+    for path in extra:
+        external.extend(CheckpointFile(path).read())
     with runtime.current().database.transaction() as session:
-        report = audit.verify_chain(session)
+        report = verify_chain(
+            session,
+            AuditKeys.derive(settings.audit_key),
+            external=external,
+            seal_bound=dt.timedelta(seconds=settings.audit_seal_bound_seconds),
+        )
     if report.ok:
-        click.echo(f"audit chain intact: {report.checked} events")
+        click.echo(
+            f"audit chain intact: {report.checked} events sealed, {report.unsealed} waiting, "
+            f"held against {report.checkpoints} checkpoints"
+        )
         return
+    where = f" at event {report.broken_at}" if report.broken_at is not None else ""
     click.echo(
-        f"audit chain BROKEN at event {report.broken_at}: {report.reason} "
+        f"audit chain BROKEN{where}: {report.reason} "
         f"({report.checked} events before it are intact)",
         err=True,
     )
     sys.exit(1)
+
+
+@audit_group.command("seal")
+@with_appcontext
+def audit_seal() -> None:
+    """Seal what waits now (beat does it every few seconds)."""
+    from core.tasks import seal_audit
+
+    size = seal_audit()
+    click.echo(f"audit chain sealed up to position {size}" if size else "nothing waited")
+
+
+@audit_group.command("public-key")
+@with_appcontext
+def audit_public_key() -> None:
+    """Print the key that verifies the checkpoints (give it to whoever keeps a copy)."""
+    from core.audit_chain import AuditKeys
+
+    keys = AuditKeys.derive(runtime.current().settings.audit_key)
+    click.echo(f"Ed25519 {keys.signing_public.hex()} (fingerprint {keys.fingerprint})")
 
 
 @cli.group("wechat")

@@ -8,12 +8,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.audit import verify_chain
 from core.models import AuditEvent, Notification
 from identity.models import Account, Dependent, DependentState, Role
 from identity.services import patients
 from tests import faces, factories
-from tests.helpers import bearer
+from tests.helpers import bearer, seal_and_verify
 
 ADULT = "110105198503141235"
 STRANGER = "310104199007084564"
@@ -200,7 +199,7 @@ def test_every_step_is_audited_and_the_chain_holds(client: FlaskClient, session:
         select(AuditEvent.action).where(AuditEvent.subject_type == "dependent")
     ).all()
     assert actions == ["dependent.request", "dependent.consent", "dependent.remove"]
-    assert verify_chain(session).ok
+    assert seal_and_verify(session).ok
 
 
 def test_the_h5_page_shows_requests_and_pending_links(app: Flask, session: Session) -> None:

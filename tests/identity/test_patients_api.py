@@ -8,12 +8,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from core.audit import verify_chain
 from identity.models import Account, Person, Role
 from identity.services import patients
 from tests import factories
 from tests.fakes import faceid
-from tests.helpers import bearer
+from tests.helpers import bearer, seal_and_verify
 
 ADULT = "110105198503141235"
 OTHER_ADULT = "310104199007084564"
@@ -122,4 +121,4 @@ def test_every_step_is_audited(faceid_app: Flask, session: Session) -> None:
     actions = session.scalars(text("SELECT action FROM audit_events ORDER BY id")).all()
     assert "person.real_name" in actions
     assert "identity.check.finish" in actions
-    assert verify_chain(session).ok
+    assert seal_and_verify(session).ok

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import clock
-from core.audit import verify_chain
 from core.errors import ConfigError
 from core.settings import DEMO_DATA_KEY, DEMO_SECRET_KEY, Settings
 from identity import face
@@ -58,7 +57,7 @@ def test_seed_demo_then_demo_tokens_for_every_role(make_app: Any, session: Sessi
     assert unknown.json["code"] == "unknown_demo_account"
     # Staff sign in to their consoles with the published demo password.
     page_client = demo.test_client()
-    from tests.helpers import sign_in
+    from tests.helpers import seal_and_verify, sign_in
 
     assert sign_in(page_client, "doctor", "demo").headers["Location"] == "/doctor/"
     queue = page_client.get("/doctor/").get_data(as_text=True)
@@ -90,7 +89,7 @@ def test_seed_demo_then_demo_tokens_for_every_role(make_app: Any, session: Sessi
         ("near_expiry", "苯磺酸氨氯地平片"),
         ("low_stock", "阿托伐他汀钙片"),
     }
-    assert verify_chain(session).ok
+    assert seal_and_verify(session).ok
     assert {a.role for a in session.scalars(select(Account))} >= set(Role)
     # The demo patient can seek care (real name and face done) for self and a child under 6;
     # the demo practitioners are eligible and enrolled with the demo face.
