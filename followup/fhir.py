@@ -31,7 +31,13 @@ def referral_bundle(referral: Referral, person: Person, disease_name: str | None
         "birthDate": person.birth_date.isoformat(),
         "telecom": [{"system": "phone", "value": person.phone}] if person.phone else [],
     }
-    entries: list[dict[str, Any]] = [_entry(patient_ref, patient)]
+    # A conditional create: the platform makes the Patient only if no Patient has this ID
+    # number yet, so a person referred many times stays one record there.
+    entries: list[dict[str, Any]] = [
+        _entry(
+            patient_ref, patient, if_none_exist=f"identifier={ID_NUMBER_SYSTEM}|{person.id_number}"
+        )
+    ]
     reason_refs = []
     if referral.diagnosis_code:
         condition = {
@@ -69,9 +75,14 @@ def referral_bundle(referral: Referral, person: Person, disease_name: str | None
     return Bundle.model_validate(bundle).model_dump(mode="json", exclude_none=True)
 
 
-def _entry(full_url: str, resource: dict[str, Any]) -> dict[str, Any]:
+def _entry(
+    full_url: str, resource: dict[str, Any], if_none_exist: str | None = None
+) -> dict[str, Any]:
+    request = {"method": "POST", "url": resource["resourceType"]}
+    if if_none_exist:
+        request["ifNoneExist"] = if_none_exist
     return {
         "fullUrl": full_url,
         "resource": {k: v for k, v in resource.items() if v not in ([], None)},
-        "request": {"method": "POST", "url": resource["resourceType"]},
+        "request": request,
     }

@@ -229,8 +229,30 @@ class Referral(Base):
     follow_up_due: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the platform's latest applied event happened (its clock): an older one arriving
+    # late is stale and changes nothing.
+    platform_event_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     person: Mapped[Person] = relationship()
+
+
+class PlatformEventOutcome(enum.StrEnum):
+    applied = "applied"
+    stale = "stale"  # older than the event already applied: arrived out of order
+
+
+class PlatformEvent(Base):
+    """A hospital platform callback as received; its id makes a replay change nothing."""
+
+    __tablename__ = "platform_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
+    status: Mapped[ReferralState] = mapped_column(_enum(ReferralState))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[PlatformEventOutcome] = mapped_column(_enum(PlatformEventOutcome))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ReadingKind(enum.StrEnum):

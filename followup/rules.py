@@ -8,7 +8,7 @@ import datetime as dt
 
 from core.errors import DomainError, InvalidState
 from followup.catalogue import disease_for
-from followup.models import ConsultationState, DiagnosisStatus, OfflineDiagnosis
+from followup.models import ConsultationState, DiagnosisStatus, OfflineDiagnosis, ReferralState
 
 S = ConsultationState
 TRANSITIONS: dict[ConsultationState, frozenset[ConsultationState]] = {
@@ -26,6 +26,26 @@ def check_transition(current: ConsultationState, target: ConsultationState) -> N
     if target not in TRANSITIONS[current]:
         raise InvalidState(
             f"问诊当前为“{current.label}”，不能变为“{target.label}”",
+            current=current.value,
+            target=target.value,
+        )
+
+
+R = ReferralState
+# How the hospital platform may move a referral: forward only; a booking may be moved to
+# another time (booked → booked) or cancelled by the hospital (booked → declined).
+REFERRAL_TRANSITIONS: dict[ReferralState, frozenset[ReferralState]] = {
+    R.requested: frozenset({R.accepted, R.booked, R.declined}),
+    R.accepted: frozenset({R.booked, R.declined}),
+    R.booked: frozenset({R.booked, R.declined}),
+    R.declined: frozenset(),
+}
+
+
+def check_referral_transition(current: ReferralState, target: ReferralState) -> None:
+    if target not in REFERRAL_TRANSITIONS[current]:
+        raise InvalidState(
+            f"转诊当前为“{current.label}”，不能变为“{target.label}”",
             current=current.value,
             target=target.value,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from followup.models import ConsultationState, DiagnosisSource, DiagnosisStatus, ReferralState
 from followup.triage import Urgency
@@ -191,10 +191,20 @@ class ReferralList(BaseModel):
 
 
 class PlatformCallbackIn(BaseModel):
+    # The platform's own id for this event (a replay carries the same one) and when it
+    # happened on the platform's clock (an older event arriving late changes nothing).
+    event_id: str = Field(min_length=1, max_length=64)
+    occurred_at: AwareDatetime
     status: ReferralState
-    appointment_at: dt.datetime | None = None
+    appointment_at: AwareDatetime | None = None
     location: str | None = Field(None, max_length=200)
     reference: str | None = Field(None, max_length=64)
+
+
+class PlatformCallbackOut(BaseModel):
+    # applied; duplicate (seen before, nothing changed); stale (older than what was applied)
+    outcome: Literal["applied", "duplicate", "stale"]
+    referral: ReferralOut
 
 
 class NotificationOut(BaseModel):

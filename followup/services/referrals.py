@@ -4,6 +4,7 @@ outbox, and updated by the platform's callback (accepted, booked with a time and
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -12,13 +13,19 @@ from sqlalchemy.orm import Session
 from core import audit, outbox
 from core.audit import Actor
 from core.clock import CHINA
-from core.errors import NotFound, ValidationFailed
+from core.errors import DomainError, NotFound, ValidationFailed
 from core.notify import notify
 from core.outbox import post_json
 from core.settings import Settings
-from followup import fhir
+from followup import fhir, rules
 from followup.catalogue import disease_for
-from followup.models import Referral, ReferralSource, ReferralState
+from followup.models import (
+    PlatformEvent,
+    PlatformEventOutcome,
+    Referral,
+    ReferralSource,
+    ReferralState,
+)
 from followup.triage import Triage, Urgency
 from identity.models import Account, Person
 from identity.services import actor_of
@@ -147,39 +154,86 @@ def send_to_platform(
 outbox.register_channel(PLATFORM_CHANNEL, send_to_platform)
 
 
+@dataclass(frozen=True)
+class PlatformUpdate:
+    """One callback from the hospital platform, as it describes itself."""
+
+    event_id: str
+    status: ReferralState
+    occurred_at: dt.datetime
+    appointment_at: dt.datetime | None = None
+    location: str | None = None
+    reference: str | None = None
+
+
+class EventIdReused(DomainError):
+    code = "event_id_reused"
+    status = 409
+    title = "事件编号已用于另一转诊"
+
+
 def apply_callback(
-    session: Session,
-    referral_id: int,
-    status: str,
-    now: dt.datetime,
-    appointment_at: dt.datetime | None = None,
-    location: str | None = None,
-    reference: str | None = None,
-) -> Referral:
+    session: Session, referral_id: int, update: PlatformUpdate, now: dt.datetime
+) -> tuple[Referral, str]:
+    """Apply a platform event once, forward only. Returns the referral and what became of
+    the event: "applied", "duplicate" (seen before: nothing changes, nothing is sent again) or
+    "stale" (older than the event already applied: it arrived out of order)."""
     referral = session.get(Referral, referral_id, with_for_update=True)
     if referral is None:
         raise NotFound("没有这个转诊")
-    try:
-        state = ReferralState(status)
-    except ValueError:
-        raise ValidationFailed(f"unknown status {status!r}") from None
-    if state is ReferralState.booked and appointment_at is None:
+    seen = session.scalar(select(PlatformEvent).where(PlatformEvent.event_id == update.event_id))
+    if seen is not None:
+        if seen.referral_id != referral.id:
+            raise EventIdReused()
+        return referral, "duplicate"
+    if referral.platform_event_at is not None and update.occurred_at <= referral.platform_event_at:
+        _keep(session, referral, update, PlatformEventOutcome.stale, now)
+        return referral, "stale"
+    rules.check_referral_transition(referral.state, update.status)
+    if update.status is ReferralState.booked and update.appointment_at is None:
         raise ValidationFailed("booked needs appointment_at")
-    referral.state = state
-    referral.platform_reference = reference or referral.platform_reference
-    referral.appointment_at = appointment_at or referral.appointment_at
-    referral.location = location or referral.location
+    referral.state = update.status
+    referral.platform_reference = update.reference or referral.platform_reference
+    if update.status is ReferralState.booked:
+        referral.appointment_at = update.appointment_at
+        referral.location = update.location or referral.location
+    referral.platform_event_at = update.occurred_at
     referral.updated_at = now
-    session.flush()
+    _keep(session, referral, update, PlatformEventOutcome.applied, now)
     audit.record(
         session,
         Actor(None, "hospital_platform"),
-        f"referral.{state.value}",
+        f"referral.{update.status.value}",
         "referral",
         referral.id,
-        {"reference": referral.platform_reference},
+        {"reference": referral.platform_reference, "event_id": update.event_id},
     )
-    if state is ReferralState.booked and referral.appointment_at is not None:
+    _tell_patient(session, referral)
+    return referral, "applied"
+
+
+def _keep(
+    session: Session,
+    referral: Referral,
+    update: PlatformUpdate,
+    outcome: PlatformEventOutcome,
+    now: dt.datetime,
+) -> None:
+    session.add(
+        PlatformEvent(
+            event_id=update.event_id,
+            referral_id=referral.id,
+            status=update.status,
+            occurred_at=update.occurred_at,
+            outcome=outcome,
+            received_at=now,
+        )
+    )
+    session.flush()
+
+
+def _tell_patient(session: Session, referral: Referral) -> None:
+    if referral.state is ReferralState.booked and referral.appointment_at is not None:
         when = referral.appointment_at.astimezone(CHINA).strftime("%m月%d日 %H:%M")
         notify(
             session,
@@ -189,7 +243,7 @@ def apply_callback(
             f"请于 {when} 到 {referral.location or referral.department} 就诊，请携带身份证。",
             {"referral_id": referral.id},
         )
-    elif state is ReferralState.declined:
+    elif referral.state is ReferralState.declined:
         notify(
             session,
             referral.account_id,
@@ -198,7 +252,6 @@ def apply_callback(
             "医院暂未受理本次转诊，请致电医院或直接到医院就诊；紧急情况请拨打 120。",
             {"referral_id": referral.id},
         )
-    return referral
 
 
 def for_account(session: Session, account_id: int) -> list[Referral]:

@@ -13,6 +13,7 @@ from followup.schemas import (
     NotificationOut,
     PatientReferralIn,
     PlatformCallbackIn,
+    PlatformCallbackOut,
     ReferralList,
     ReferralOut,
 )
@@ -103,20 +104,20 @@ def notifications() -> tuple[Response, int]:
     "Hospital platform: a referral accepted, booked (time and place) or declined (HMAC-signed)",
     tag="platform",
     body=PlatformCallbackIn,
-    response=ReferralOut,
-    problems=("bad_signature", "not_found"),
+    response=PlatformCallbackOut,
+    problems=("bad_signature", "not_found", "invalid_state", "event_id_reused"),
     public=True,
 )
 @platform_signed
 def callback(referral_id: int) -> tuple[Response, int]:
     data: PlatformCallbackIn = body()
-    referral = referrals.apply_callback(
-        db_session(),
-        referral_id,
-        data.status.value,
-        clock.now(),
+    update = referrals.PlatformUpdate(
+        data.event_id,
+        data.status,
+        data.occurred_at,
         data.appointment_at,
         data.location,
         data.reference,
     )
-    return json_model(referral_out(referral))
+    referral, outcome = referrals.apply_callback(db_session(), referral_id, update, clock.now())
+    return json_model(PlatformCallbackOut(outcome=outcome, referral=referral_out(referral)))
