@@ -1,6 +1,7 @@
-"""Who at a pharmacy may read a prescription: a store pharmacist (one who works at a retail
-pharmacy) only those their pharmacy holds — reserved there, or dispensed there. The hospital's
-reviewing pharmacists, the patient's account and the prescriber are decided by
+"""Which pharmacist may read a prescription: a store pharmacist (one who works at a retail
+pharmacy) only those their pharmacy holds — reserved there, or dispensed there; a hospital
+pharmacist only those they hold for review or have reviewed (the queue hands them out one at
+a time). The patient's account and the prescriber are decided by
 prescriptions.services.visible_to, the one rule for everyone else."""
 
 from __future__ import annotations
@@ -32,7 +33,12 @@ def ensure_may_read(session: Session, account: Account, prescription: Prescripti
         return
     stores = store_pharmacies(session, account)
     if not stores:
-        return  # the hospital's reviewing pharmacists read the review queue
+        reviewer = session.scalar(
+            select(Practitioner.id).where(Practitioner.account_id == account.id)
+        )
+        if reviewer is None or prescription.pharmacist_id != reviewer:
+            raise NotFound("没有这张处方")
+        return
     held = session.scalar(
         select(Fulfilment.pharmacy_id).where(Fulfilment.prescription_id == prescription.id)
     )

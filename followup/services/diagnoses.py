@@ -6,16 +6,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.audit import Actor
 from core.errors import DomainError, Forbidden, InvalidState, NotFound, ValidationFailed
 from followup.catalogue import disease_for, normalise_code
-from followup.models import DiagnosisSource, DiagnosisStatus, OfflineDiagnosis
-from identity.models import Account, Person, Practitioner
-from identity.services import actor_of
+from followup.models import (
+    Consultation,
+    ConsultationState,
+    DiagnosisSource,
+    DiagnosisStatus,
+    OfflineDiagnosis,
+)
+from identity.models import Account, Person, Practitioner, Role
+from identity.services import actor_of, patients
 from identity.services import practitioners as practitioner_rules
 
 MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
@@ -198,3 +204,48 @@ def pending(session: Session, department: str) -> list[OfflineDiagnosis]:
         for d in rows
         if (disease := disease_for(d.icd10_code)) and disease.department == department
     ]
+
+
+def readable_evidence(
+    session: Session, account: Account, diagnosis_id: int
+) -> tuple[bytes, str | None]:
+    """The evidence (bytes and type) of a diagnosis `account` may read, or NotFound (also for
+    what exists but is not theirs to read, so ids cannot be probed). The patient (or their guardian) reads
+    their own; a doctor only where the document is part of their work: reviewing it in their
+    department, or a visit of that patient they have taken or may take."""
+    diagnosis = session.get(OfflineDiagnosis, diagnosis_id)
+    if diagnosis is None or diagnosis.evidence is None:
+        raise NotFound("没有这份资料")
+    if account.role is Role.doctor:
+        doctor = session.scalar(select(Practitioner).where(Practitioner.account_id == account.id))
+        if doctor is not None and _doctor_works_on(session, doctor, diagnosis):
+            return diagnosis.evidence, diagnosis.evidence_type
+        raise NotFound("没有这份资料")
+    try:
+        patients.care_context(session, account, diagnosis.person_id)
+    except (Forbidden, DomainError):
+        raise NotFound("没有这份资料") from None
+    return diagnosis.evidence, diagnosis.evidence_type
+
+
+def _doctor_works_on(session: Session, doctor: Practitioner, diagnosis: OfflineDiagnosis) -> bool:
+    disease = disease_for(diagnosis.icd10_code)
+    if diagnosis.reviewed_by_id == doctor.id:
+        return True
+    if diagnosis.status is DiagnosisStatus.pending:
+        return disease is not None and disease.department == doctor.department
+    visit = session.scalar(
+        select(Consultation.id)
+        .where(Consultation.person_id == diagnosis.person_id)
+        .where(
+            or_(
+                Consultation.doctor_id == doctor.id,
+                and_(
+                    Consultation.state == ConsultationState.requested,
+                    Consultation.department == doctor.department,
+                ),
+            )
+        )
+        .limit(1)
+    )
+    return visit is not None

@@ -347,8 +347,24 @@ def test_a_store_pharmacist_reads_only_what_their_pharmacy_holds(
     assert client.get(document, headers=store).status_code == 200  # now it is
     other_store = bearer(session, account=elsewhere.account)
     assert client.get(document, headers=other_store).status_code == 404
-    reviewing = factories.practitioner(kind=factories.PractitionerKind.pharmacist,
-                                       department="药剂科")  # fmt: skip
-    assert (
-        client.get(document, headers=bearer(session, account=reviewing.account)).status_code == 200
+    # At the hospital, the pharmacist who reviewed it reads it; another one does not.
+    from prescriptions.models import Prescription
+
+    reviewed = session.get(Prescription, written.id)
+    assert reviewed is not None
+    assert reviewed.pharmacist is not None
+    reviewer = bearer(session, account=reviewed.pharmacist.account)
+    assert client.get(document, headers=reviewer).status_code == 200
+    another = factories.practitioner(kind=factories.PractitionerKind.pharmacist,
+                                     department="药剂科")  # fmt: skip
+    assert client.get(document, headers=bearer(session, account=another.account)).status_code == (
+        404
     )
+    # The pharmacist console applies the same rule (it used to hand any PDF to any pharmacist).
+    from tests.helpers import sign_in
+
+    console = f"/pharmacist/prescriptions/{written.id}/document.pdf"
+    sign_in(client, another.account.username)
+    assert client.get(console).status_code == 404
+    sign_in(client, reviewed.pharmacist.account.username)
+    assert client.get(console).status_code == 200

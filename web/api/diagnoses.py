@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from core import clock
-from core.errors import Forbidden
 from followup.models import OfflineDiagnosis
 from followup.schemas import (
     DiagnosisList,
@@ -121,22 +120,8 @@ def review(diagnosis_id: int) -> tuple[Response, int]:
 )
 @api_roles_required(Role.patient, Role.doctor)
 def evidence(diagnosis_id: int) -> Response:
-    session = db_session()
-    account = api_account()
-    diagnosis = session.get(OfflineDiagnosis, diagnosis_id)
-    allowed = False
-    if diagnosis is not None and diagnosis.evidence is not None:
-        if account.role is Role.doctor:
-            allowed = practitioners.practitioner_for(session, account) is not None
-        else:
-            try:
-                patients.care_context(session, account, diagnosis.person_id)
-                allowed = True
-            except Forbidden:
-                allowed = False
-    if not allowed or diagnosis is None or diagnosis.evidence is None:
-        raise ApiProblem(404, "not_found", "没有这份资料")
-    return private_file(diagnosis.evidence, diagnosis.evidence_type)
+    data, kind = diagnoses.readable_evidence(db_session(), api_account(), diagnosis_id)
+    return private_file(data, kind)
 
 
 @bp.post("/platform/diagnoses")

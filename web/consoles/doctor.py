@@ -24,9 +24,9 @@ from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from core import clock
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 from followup import triage
-from followup.models import Consultation, ConsultationState, OfflineDiagnosis
+from followup.models import Consultation, ConsultationState
 from followup.services import consultations as visits
 from followup.services import diagnoses
 from identity import rules as identity_rules
@@ -284,11 +284,11 @@ def pending_diagnoses() -> str:
 @bp.get("/diagnoses/<int:diagnosis_id>/evidence")
 @console_roles_required(Role.doctor)
 def evidence(diagnosis_id: int) -> Response:
-    session = db_session()
-    diagnosis = session.get(OfflineDiagnosis, diagnosis_id)
-    if diagnosis is None or diagnosis.evidence is None:
+    try:
+        data, kind = diagnoses.readable_evidence(db_session(), current_user, diagnosis_id)
+    except NotFound:
         abort(404)
-    return private_file(diagnosis.evidence, diagnosis.evidence_type)
+    return private_file(data, kind)
 
 
 @bp.post("/diagnoses/<int:diagnosis_id>/review")

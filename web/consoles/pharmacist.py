@@ -19,6 +19,7 @@ from identity import rules as identity_rules
 from identity.models import Account, Practitioner, Role
 from identity.services import practitioners
 from identity.services.allergies import history as allergy_history
+from pharmacy import access
 from prescriptions import prescribing, review, services
 from prescriptions.models import PrescriptionState
 from web.auth import console_roles_required
@@ -178,6 +179,7 @@ def document(prescription_id: int) -> Response:
     session = db_session()
     try:
         prescription = prescribing.get(session, prescription_id)
+        access.ensure_may_read(session, current_user, prescription)
     except DomainError:
         abort(404)
     return private_file(services.document_pdf(prescription), "application/pdf")
