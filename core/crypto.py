@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -91,6 +92,23 @@ class EncryptedText(TypeDecorator[str]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else open_sealed(bytes(value), self.context)
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON value (a list of red flags) stored sealed as its JSON text."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, context: str) -> None:
+        super().__init__()
+        self.context = context
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else seal(json.dumps(value, ensure_ascii=False), self.context)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(open_sealed(bytes(value), self.context))
 
 
 def mask_id_number(value: str) -> str:

@@ -6,9 +6,20 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Enum, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Enum,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.crypto import EncryptedBytes, EncryptedText
 from core.db import Base, UTCDateTime, utcnow
 
 # BigInteger ids on PostgreSQL; SQLite only autoincrements a plain INTEGER primary key.
@@ -102,7 +113,27 @@ class Notification(Base):
     account_id: Mapped[int] = mapped_column(BigId, index=True)
     kind: Mapped[str] = mapped_column(String(48))
     title: Mapped[str] = mapped_column(String(100))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(EncryptedText("core.notification.body"))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class IdempotentRequest(Base):
+    """A creating request that succeeded, kept for a day under the client's Idempotency-Key so
+    that a retry (the answer was lost, the client timed out) gets the same answer instead of
+    doing the thing twice."""
+
+    __tablename__ = "idempotent_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(BigId)
+    key: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(100))
+    # The answer may hold personal data: sealed like it.
+    body: Mapped[bytes] = mapped_column(EncryptedBytes("core.idempotent_request.body"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+    __table_args__ = (UniqueConstraint("account_id", "key"),)

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.crypto import EncryptedBytes, EncryptedText
+from core.crypto import EncryptedBytes, EncryptedJSON, EncryptedText
 from core.db import Base, UTCDateTime, utcnow
 from core.models import BigId
 from followup.triage import Urgency
@@ -56,8 +56,9 @@ class OfflineDiagnosis(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
-    icd10_code: Mapped[str] = mapped_column(String(16))
-    disease_name: Mapped[str] = mapped_column(String(64))
+    # Health data: sealed like the other personal fields (no query filters on them).
+    icd10_code: Mapped[str] = mapped_column(EncryptedText("followup.diagnosis.icd10_code"))
+    disease_name: Mapped[str] = mapped_column(EncryptedText("followup.diagnosis.disease_name"))
     diagnosed_on: Mapped[dt.date] = mapped_column(Date)
     institution_name: Mapped[str] = mapped_column(String(128))
     doctor_name: Mapped[str] = mapped_column(String(64))
@@ -70,7 +71,7 @@ class OfflineDiagnosis(Base):
     uploaded_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("practitioners.id"))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    review_note: Mapped[str | None] = mapped_column(String(200))
+    review_note: Mapped[str | None] = mapped_column(EncryptedText("followup.diagnosis.review_note"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     person: Mapped[Person] = relationship()
@@ -215,9 +216,13 @@ class Referral(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"))
-    diagnosis_code: Mapped[str | None] = mapped_column(String(16))
-    reason: Mapped[str] = mapped_column(String(500))
-    red_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    diagnosis_code: Mapped[str | None] = mapped_column(
+        EncryptedText("followup.referral.diagnosis_code")
+    )
+    reason: Mapped[str] = mapped_column(EncryptedText("followup.referral.reason"))
+    red_flags: Mapped[list[str]] = mapped_column(
+        EncryptedJSON("followup.referral.red_flags"), default=list
+    )
     urgency: Mapped[Urgency] = mapped_column(_enum(Urgency))
     department: Mapped[str] = mapped_column(String(64))
     source: Mapped[ReferralSource] = mapped_column(_enum(ReferralSource))

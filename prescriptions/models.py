@@ -79,7 +79,7 @@ class Prescription(Base):
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     doctor_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
-    diagnosis_code: Mapped[str] = mapped_column(String(16))
+    diagnosis_code: Mapped[str] = mapped_column(EncryptedText("prescriptions.diagnosis_code"))
     state: Mapped[PrescriptionState] = mapped_column(
         Enum(PrescriptionState, native_enum=False, length=16)
     )

@@ -210,9 +210,9 @@ def readable_evidence(
     session: Session, account: Account, diagnosis_id: int
 ) -> tuple[bytes, str | None]:
     """The evidence (bytes and type) of a diagnosis `account` may read, or NotFound (also for
-    what exists but is not theirs to read, so ids cannot be probed). The patient (or their guardian) reads
-    their own; a doctor only where the document is part of their work: reviewing it in their
-    department, or a visit of that patient they have taken or may take."""
+    what exists but is not theirs to read, so ids cannot be probed). The patient (or their
+    guardian) reads their own; a doctor only where the document is part of their work:
+    reviewing it in their department, or a visit of that patient they have taken or may take."""
     diagnosis = session.get(OfflineDiagnosis, diagnosis_id)
     if diagnosis is None or diagnosis.evidence is None:
         raise NotFound("没有这份资料")
