@@ -10,10 +10,12 @@ import hashlib
 import logging
 from typing import Any
 
+import redis
 import xmltodict
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as DefusedET
 from flask import Blueprint, Response, abort, request
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
@@ -159,7 +161,15 @@ def receive() -> Response:
     try:
         reply = handle(db_session(), kv, message, data)
         commit_now()
-    except Exception:  # the patient must never see WeChat's "service unavailable"
+    except (DBAPIError, redis.RedisError):
+        # Nothing was stored (the database or Redis is down): let the message go and answer
+        # with an error, so that WeChat sends it again (three tries within about 15 s) and
+        # the reading is not lost. The retry is handled as new.
+        log.exception("wechat message %s could not be stored; WeChat will retry", key)
+        db_session().rollback()
+        kv.delete(key)
+        abort(503)
+    except Exception:  # a fault of ours that a retry would repeat: answer, log, move on
         log.exception("wechat message %s failed", key)
         db_session().rollback()
         return _respond(SUCCESS, crypto)

@@ -20,6 +20,11 @@ TASK_MODULES = [
 
 
 def configure(settings: Settings) -> Celery:
+    if celery.conf.broker_url != (settings.redis_url or "memory://"):
+        # Configured again with another broker (a second app in one process, as in tests):
+        # forget the connections to the previous one.
+        celery._pool = None
+        celery.amqp._producer_pool = None
     celery.conf.update(
         broker_url=settings.redis_url or "memory://",
         result_backend=None,
@@ -36,6 +41,10 @@ def configure(settings: Settings) -> Celery:
             # Events wait at most a few seconds for their place in the audit chain.
             "seal-audit": {"task": "core.seal_audit", "schedule": 2.0},
             "purge-expired-tokens": {"task": "identity.purge_expired_tokens", "schedule": 3600.0},
+            "purge-idempotent-requests": {
+                "task": "core.purge_idempotent_requests",
+                "schedule": 3600.0,
+            },
             "expire-consultations": {"task": "followup.expire_consultations", "schedule": 60.0},
             "follow-up-reminders": {"task": "followup.send_reminders", "schedule": 3600.0},
             "expire-prescriptions": {

@@ -9,6 +9,7 @@ only once the transaction is durable (enqueueing a Celery task) is registered wi
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import weakref
 from collections.abc import Callable, Iterator
@@ -134,6 +135,7 @@ def _forget_parent_connections() -> None:
 
 os.register_at_fork(after_in_child=_forget_parent_connections)
 
+log = logging.getLogger(__name__)
 AFTER_COMMIT_KEY = "after_commit"
 
 
@@ -143,11 +145,17 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 
 
 def commit(session: Session) -> None:
-    """The door's single commit, followed by the work that had to wait for it."""
+    """The door's single commit, followed by the work that had to wait for it. That work never
+    fails the door: what it did is committed, and an error now (Redis down while a delivery is
+    enqueued) would make the client retry it. Whatever was not enqueued is picked up by the
+    periodic relay, which reads the outbox from the database."""
     session.commit()
     callbacks: list[Callable[[], None]] = session.info.pop(AFTER_COMMIT_KEY, [])
     for callback in callbacks:
-        callback()
+        try:
+            callback()
+        except Exception:
+            log.exception("work after the commit failed; the periodic relay will pick it up")
 
 
 def discard_after_commit(session: Session) -> None:

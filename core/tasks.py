@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from functools import partial
 
-from core import audit, audit_chain, audit_checkpoints, outbox, runtime
+from core import audit, audit_chain, audit_checkpoints, idempotency, outbox, runtime
 from core.audit_chain import AuditKeys
 from core.audit_checkpoints import CheckpointFile
 from core.celery_app import celery
@@ -78,3 +78,10 @@ def _seal_in_process() -> None:
 
 
 audit.set_seal_scheduler(_seal_in_process)
+
+
+@celery.task(name="core.purge_idempotent_requests")
+def purge_idempotent_requests() -> int:
+    """Forget kept answers older than a day (an Idempotency-Key is for retries, not forever)."""
+    with runtime.current().database.transaction() as session:
+        return idempotency.purge(session)

@@ -25,6 +25,7 @@ from web import (
     auth,
     errors,
     health,
+    idempotency,
     rate_limits,
     request_isolation,
     security_headers,
@@ -92,6 +93,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["hospital.db"] = database
 
     session.init_app(app)
+    idempotency.init_app(app)  # after session: its answer is kept before the commit
     security_headers.init_app(app, settings)
     rate_limits.init_app(app, settings)
     errors.init_app(app)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError
@@ -82,6 +84,24 @@ def _has_nul() -> bool:
     return False
 
 
+# The database or Redis cannot be reached (restarting, failing over): nothing was done, and
+# the client may try again shortly — a 503 with Retry-After, never a 500.
+OUTAGES = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
+RETRY_AFTER_SECONDS = 5
+
+
+def _unavailable(exc: BaseException) -> Response | tuple[str, int]:
+    log.warning("service unavailable on %s %s: %s", request.method, request.path, type(exc))
+    code, title = HTTP_CODES[503]
+    if wants_problem_json():
+        response = problem_response(503, code, title, "数据库或缓存暂时不可用，请稍后重试")
+    else:
+        page, _ = _page(503, title, "系统正在恢复，请稍后重试。")
+        response = Response(page, status=503, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def _refuse_nul() -> Response | tuple[str, int] | None:
@@ -98,8 +118,18 @@ def init_app(app: Flask) -> None:
             return problem_response(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
         return _page(exc.status, exc.title, exc.detail)
 
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(redis.ConnectionError)
+    @app.errorhandler(redis.TimeoutError)
+    def _outage(exc: Exception) -> Response | tuple[str, int]:
+        return _unavailable(exc)
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
+        original = getattr(exc, "original_exception", None)
+        if isinstance(original, OUTAGES):  # the door's commit met the outage
+            return _unavailable(original)
         status = exc.code or 500
         code, title = HTTP_CODES.get(status, ("http_error", exc.name))
         # The exception's own headers (405's Allow, 401's WWW-Authenticate) stay on the answer.

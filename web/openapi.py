@@ -166,7 +166,7 @@ def build_document(app: Flask) -> dict[str, Any]:
         ]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation_document(
-                spec, rule.endpoint, params, view, schemas
+                method, spec, rule.endpoint, params, view, schemas
             )
     return {
         "openapi": "3.1.0",
@@ -204,7 +204,19 @@ def _schema_ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, st
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Retry-safe creation: a retry with the same key and the same request gets "
+    "the first answer again (header Idempotent-Replayed: true) for 24 hours; the same key with "
+    "another request is refused (idempotency_key_reused).",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:\\-]{1,64}$"},
+}
+
+
 def _operation_document(
+    method: str,
     spec: Operation,
     endpoint: str,
     params: list[dict[str, Any]],
@@ -240,6 +252,15 @@ def _operation_document(
         document["description"] = (
             document.get("description", "") + "\n\nRoles: " + ", ".join(r.value for r in roles)
         ).strip()
+    if method == "POST" and not spec.public:
+        params = [*params, IDEMPOTENCY_KEY_PARAMETER]
+        responses.setdefault(
+            "400",
+            {
+                "description": "Idempotency-Key 格式无效 (invalid_idempotency_key)",
+                "content": problem,
+            },
+        )
     if params:
         document["parameters"] = params
     if spec.body is not None:

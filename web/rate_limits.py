@@ -27,6 +27,9 @@ def sign_in_limit() -> str:
 def init_app(app: Flask, settings: Settings) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = settings.redis_url or "memory://"
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    # Redis down (restarting, failing over): patients can still sign in; the per-account
+    # lock-out, kept in the database, still stops guessing meanwhile. The error is logged.
+    app.config["RATELIMIT_SWALLOW_ERRORS"] = True
     # One app's counters are its own (several apps share one Redis in the tests).
     app.config["RATELIMIT_KEY_PREFIX"] = f"ratelimit:{secrets.token_hex(4)}"
     if settings.trusted_proxies:

@@ -380,3 +380,29 @@ def test_malformed_xml_is_a_client_error_not_a_crash(
                           WECHAT_OA_PLAINTEXT_ALLOWED=True)  # fmt: skip
     response = _plain(app.test_client(), body)
     assert response.status_code in (400, 413)
+
+
+def test_with_the_database_down_wechat_is_asked_to_retry_and_nothing_is_lost(
+    oa: Flask, make_app: Any, session: Session
+) -> None:
+    """Before: the bot answered "success" and the reading was gone. Now it answers 503, lets
+    go of the message, and WeChat's retry (the same request) records it once."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import sessionmaker
+
+    client, _ = _bind(oa, session)
+    down = make_app(WECHAT_OA_TOKEN=TOKEN, WECHAT_OA_APP_ID=APP_ID, WECHAT_OA_AES_KEY=AES_KEY)
+    dead = create_engine(
+        "postgresql+psycopg2://postgres@127.0.0.1:9/none", connect_args={"connect_timeout": 1}
+    )
+    down.extensions["hospital.db"].sessionmaker = sessionmaker(bind=dead)
+    query, envelope = _sealed(_text("血压 150/95", msg_id=777))
+    failed = down.test_client().post("/wechat/callback", query_string=query, data=envelope.encode())
+    assert failed.status_code == 503
+    dead.dispose()
+    # WeChat sends the very same request again once the database is back.
+    retried = client.post("/wechat/callback", query_string=query, data=envelope.encode())
+    assert retried.status_code == 200
+    reply = _decrypt(ET.fromstring(retried.get_data(as_text=True)).findtext("Encrypt") or "")  # noqa: S314
+    assert "已记录血压 150/95" in _content(reply)
+    assert session.scalar(select(func.count()).select_from(Reading)) == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,6 +26,10 @@ class Receiver:
     applied: dict[str, Any] = field(default_factory=dict)
     fail_next: int = 0
     fail_status: int = 503
+    # Hold the next request this many seconds before answering (a slow receiver), having
+    # recorded it as received; `stalled` is set once it is being held.
+    stall_next: float = 0.0
+    stalled: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -46,6 +51,11 @@ def start() -> Receiver:
             body = json.loads(self.rfile.read(length) or b"null")
             with receiver.lock:
                 receiver.received.append(Received(self.path, dict(self.headers), body))
+                stall, receiver.stall_next = receiver.stall_next, 0.0
+            if stall:
+                receiver.stalled.set()
+                time.sleep(stall)
+            with receiver.lock:
                 if receiver.fail_next > 0:
                     receiver.fail_next -= 1
                     status = receiver.fail_status
