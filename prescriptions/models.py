@@ -160,3 +160,20 @@ class PrescriptionItem(Base):
 
     prescription: Mapped[Prescription] = relationship(back_populates="items")
     drug: Mapped[Drug] = relationship()
+
+
+class ReportedMedicine(Base):
+    """A medicine the patient (or their guardian) says they take, prescribed elsewhere or
+    bought over the counter: the medication checks hold new prescriptions against it."""
+
+    __tablename__ = "reported_medicines"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    name: Mapped[str] = mapped_column(EncryptedText("prescriptions.reported_medicine.name"))
+    # Resolved through the catalogue when the name is known; otherwise the name itself.
+    ingredients: Mapped[list[str]] = mapped_column(JSON)
+    atc: Mapped[str] = mapped_column(String(16), default="")
+    reported_by_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -16,7 +16,8 @@ from followup.services import consultations as visits
 from identity import rules as identity_rules
 from identity.models import Account
 from identity.services import actor_of, practitioners
-from prescriptions import rules
+from prescriptions import medication, rules
+from prescriptions.in_force import medicines_in_force
 from prescriptions.models import (
     Drug,
     Prescription,
@@ -39,7 +40,12 @@ class Draft:
 
 
 def _checked_items(
-    session: Session, account: Account, consultation: Consultation, draft: Draft, day: dt.date
+    session: Session,
+    account: Account,
+    consultation: Consultation,
+    draft: Draft,
+    day: dt.date,
+    revising: int | None = None,
 ) -> list[PrescriptionItem]:
     """Screen and check the draft against every rule; nothing is saved on a refusal."""
     screened = screen_names(
@@ -59,6 +65,12 @@ def _checked_items(
     missing = [c for c in codes if c not in drugs or not drugs[c].active]
     if missing:
         raise rules.UnknownDrug("药品目录尚未加载或该药品已停用（hospital drugs load）")
+    new = [
+        medication.Medicine(d.generic_name, tuple(d.ingredients), d.atc, item.days)
+        for item, d in zip(draft.items, (drugs[c] for c in codes), strict=True)
+    ]
+    in_force = medicines_in_force(session, consultation.person_id, day, excluding=revising)
+    rules.refuse_first(medication.findings(new, in_force, rules.supply_limit(context)))
     return [
         PrescriptionItem(
             line=line,
@@ -128,7 +140,7 @@ def revise(
         raise InvalidState(f"处方{prescription.state.label}，不能修改")
     consultation = prescription.consultation
     day = clock.day_of(now)
-    items = _checked_items(session, account, consultation, draft, day)
+    items = _checked_items(session, account, consultation, draft, day, prescription.id)
     previous = signed_content(prescription)
     if prescription.state is PrescriptionState.rejected:
         session.add(

@@ -8,7 +8,7 @@ import datetime as dt
 import enum
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from core import audit, clock
 from core.audit import Actor
@@ -17,7 +17,9 @@ from core.notify import notify
 from identity.models import Account, Practitioner
 from identity.rules import PractitionerKind
 from identity.services import actor_of, practitioners
-from prescriptions import prescribing, redemption, rules
+from prescriptions import medication, prescribing, redemption, rules
+from prescriptions.in_force import medicines_in_force
+from prescriptions.medication import Finding, Medicine, Severity
 from prescriptions.models import Prescription, PrescriptionState
 from prescriptions.screening import screen
 
@@ -110,44 +112,92 @@ def _held(
     return prescription, pharmacist
 
 
-def pre_review(prescription: Prescription, day: dt.date) -> list[str]:
-    """Automated findings shown to the pharmacist. Raises CheckUnavailable if it cannot run:
+def assess(prescription: Prescription, day: dt.date) -> list[Finding]:
+    """Every automated finding on a prescription under review: its own drugs (controlled,
+    dose, allergy, duplicate, withdrawn) and, through the engine the prescribing door uses,
+    against the patient's other medicines in force. Raises CheckUnavailable if it cannot run:
     "check unavailable" is never "no problems"."""
-    findings = []
+    findings: list[Finding] = []
     try:
         allergens = rules.allergens_of(prescription.person.allergy_list or [], day)
         seen: dict[str, str] = {}
         for item in prescription.items:
             drug = item.drug
             result = screen(drug.generic_name, day)
+            own: list[tuple[str, str]] = []
             if result.blocked or drug.blocked:
-                findings.append(f"{drug.generic_name}：{result.reason or '特殊管理药品'}")
+                own.append(("controlled_drug", result.reason or "特殊管理药品"))
             maximum = drug.max_daily_dose_mg
             if maximum is not None and item.dose_mg * item.times_per_day > maximum:
-                findings.append(f"{drug.generic_name}：日剂量超过最大剂量")
+                own.append(("dose_exceeds_max", "日剂量超过最大剂量"))
             allergen = rules.allergy_match(drug.ingredients, allergens)
             if allergen is not None:
-                findings.append(f"{drug.generic_name}：与过敏史（{allergen}）冲突")
+                own.append(("allergy_conflict", f"与过敏史（{allergen}）冲突"))
             for ingredient in drug.ingredients:
                 if ingredient in seen:
-                    findings.append(f"{seen[ingredient]}与{drug.generic_name}：重复用药")
+                    own.append(("duplicate_therapy", f"与{seen[ingredient]}重复用药"))
                 seen[ingredient] = drug.generic_name
             if not drug.active:
-                findings.append(f"{drug.generic_name}：已从药品目录停用")
+                own.append(("drug_withdrawn", "已从药品目录停用"))
+            findings.extend(
+                Finding(code, Severity.refuse, f"{drug.generic_name}：{text}") for code, text in own
+            )
+        session = object_session(prescription)
+        if session is None:
+            raise RuntimeError("the prescription is not attached to a session")
+        new = [
+            Medicine(i.drug.generic_name, tuple(i.drug.ingredients), i.drug.atc, i.days)
+            for i in prescription.items
+        ]
+        in_force = medicines_in_force(
+            session, prescription.person_id, day, excluding=prescription.id
+        )
+        limit = (
+            rules.STABLE_CHRONIC_MAX_DAYS
+            if prescription.stable_chronic_reason
+            else rules.NORMAL_MAX_DAYS
+        )
+        findings.extend(medication.findings(new, in_force, limit))
     except Exception as exc:  # any failure of the checks themselves blocks approval
         raise CheckUnavailable(str(exc)) from exc
     return findings
 
 
+def pre_review(prescription: Prescription, day: dt.date) -> list[str]:
+    """The findings as the pharmacist reads them, most severe first."""
+    return [finding.text() for finding in assess(prescription, day)]
+
+
+class OverrideReasonRequired(DomainError):
+    code = "override_reason_required"
+    status = 422
+    title = "存在严重用药风险，须记录通过理由"
+
+
 def approve(
-    session: Session, account: Account, prescription_id: int, now: dt.datetime
+    session: Session,
+    account: Account,
+    prescription_id: int,
+    now: dt.datetime,
+    override_reason: str | None = None,
 ) -> Prescription:
+    """Sign as pharmacist. A refusing finding cannot be passed; a major one (an interaction,
+    a therapeutic duplication) passes only with the pharmacist's reason, which is recorded."""
     prescription, pharmacist = _held(session, account, prescription_id, now)
     if not prescribing.doctor_signature_valid(session, prescription):
         raise InvalidState("医生签名校验失败，不能通过")
-    findings = pre_review(prescription, clock.day_of(now))
-    if findings:
-        raise InvalidState("自动审核发现问题：" + "；".join(findings), findings=findings)
+    findings = assess(prescription, clock.day_of(now))
+    refusing = [f.text() for f in findings if f.severity is Severity.refuse]
+    if refusing:
+        raise InvalidState("自动审核发现问题：" + "；".join(refusing), findings=refusing)
+    major = [f for f in findings if f.severity is Severity.major]
+    reason = (override_reason or "").strip()
+    if major and not reason:
+        raise OverrideReasonRequired(
+            "；".join(f.text() for f in major), findings=[f.text() for f in major]
+        )
+    if major:
+        prescription.review_note = reason[:300]
     content = {
         "prescription": prescribing.signed_content(prescription),
         "doctor_signature": prescription.doctor_signature,
@@ -169,7 +219,11 @@ def approve(
         "prescription.approve",
         "prescription",
         prescription.id,
-        {"key": signature.key_fingerprint, "revision": prescription.revision},
+        {
+            "key": signature.key_fingerprint,
+            "revision": prescription.revision,
+            "overridden": [f.code for f in major],
+        },
     )
     notify(
         session,

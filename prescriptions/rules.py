@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from core.errors import DomainError
+from prescriptions.medication import Finding, Severity
 from prescriptions.screening import Screened, normalise, screen
 
 MAX_ITEMS = 5  # 处方管理办法 第六条
@@ -58,6 +59,29 @@ class AllergyConflict(PrescriptionRefused):
 class DoseExceedsMax(PrescriptionRefused):
     code = "dose_exceeds_max"
     title = "日剂量超过最大剂量"
+
+
+class InteractionContraindicated(PrescriptionRefused):
+    code = "interaction_contraindicated"
+    title = "药物相互作用：禁止合用"
+
+
+class SupplyInForceTooLong(PrescriptionRefused):
+    code = "supply_too_long_in_force"
+    title = "同一药物在用天数合计超过规定"
+
+
+REFUSALS: dict[str, type[PrescriptionRefused]] = {
+    "interaction_contraindicated": InteractionContraindicated,
+    "supply_too_long_in_force": SupplyInForceTooLong,
+}
+
+
+def refuse_first(findings: list[Finding]) -> None:
+    """The prescribing door refuses the first finding that refuses; the others are shown."""
+    for finding in findings:
+        if finding.severity is Severity.refuse:
+            raise REFUSALS[finding.code](finding.message, source=finding.source)
 
 
 @dataclass(frozen=True)
@@ -124,6 +148,15 @@ def allergy_match(
     return None
 
 
+def supply_limit(context: Context) -> int:
+    """Days of supply allowed: 4 weeks, or 12 for a stable chronic patient with the reason."""
+    return (
+        STABLE_CHRONIC_MAX_DAYS
+        if (context.stable_chronic_reason or "").strip()
+        else NORMAL_MAX_DAYS
+    )
+
+
 def check(items: list[tuple[ItemDraft, Screened]], context: Context) -> None:
     """Refuse the draft with the first rule it breaks, controlled drugs first of all."""
     for item, result in items:
@@ -147,11 +180,7 @@ def check(items: list[tuple[ItemDraft, Screened]], context: Context) -> None:
         context.guardian_recorded and (context.accompanying_physician or "").strip()
     ):
         raise GuardianRequired("请确认并登记监护人及陪同的相关专业医师")
-    limit = (
-        STABLE_CHRONIC_MAX_DAYS
-        if (context.stable_chronic_reason or "").strip()
-        else (NORMAL_MAX_DAYS)
-    )
+    limit = supply_limit(context)
     for item, _ in items:
         if item.days < 1 or item.days > limit:
             raise SupplyTooLong(

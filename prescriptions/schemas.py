@@ -138,3 +138,24 @@ class RejectIn(BaseModel):
         "contraindication, incomplete or other"
     )
     note: str = Field(min_length=1, max_length=300)
+
+
+class ApproveIn(BaseModel):
+    override_reason: str | None = Field(
+        None, max_length=300, description="why a major finding is acceptable for this patient"
+    )
+
+
+class ReportedMedicineIn(BaseModel):
+    patient_id: int | None = Field(None, description="a dependent's person id; omit for self")
+    name: str = Field(min_length=1, max_length=100, description="通用名或商品名，如 华法林")
+
+
+class MedicineInForceOut(BaseModel):
+    name: str
+    source: str = Field(description="处方 #12，已取药，剩 9 天 / 患者自述在用")
+    reported_medicine_id: int | None = Field(None, description="set for a reported medicine")
+
+
+class MedicinesOut(BaseModel):
+    medicines: list[MedicineInForceOut]

@@ -23,7 +23,7 @@ from identity import services as identity
 from identity.models import Account, Institution, ProofType, Relation, Role
 from identity.rules import PractitionerKind, Title
 from identity.services import allergies, dependents, followers, patients, practitioners
-from prescriptions import prescribing
+from prescriptions import prescribing, reported
 from prescriptions import rules as rx_rules
 from prescriptions.models import Drug
 from prescriptions.services import load_catalogue
@@ -244,6 +244,9 @@ def _seed_prescription(session: Session, patient: Account) -> list[str]:
     now = clock.now()
     settings = runtime.current().settings
     allergies.record(session, patient, None, ["青霉素"], now)
+    # He also takes ibuprofen bought at a pharmacy for his knee: the pharmacist's review shows
+    # it beside the prescription (an NSAID with an ARB: a note to watch blood pressure).
+    reported.report(session, patient, None, "布洛芬缓释胶囊", now)
     hypertension = next(
         d for d in diagnoses.for_person(session, person.id) if d.icd10_code.startswith("I10")
     )
@@ -298,7 +301,7 @@ def _seed_prescription(session: Session, patient: Account) -> list[str]:
     follower = followers.follower(session, str(DEMO_OA["wechat_oa_app_id"]), "o-demo-zhangsan", now)
     follower.account_id = patient.id
     return [
-        "allergy: 张三 is allergic to 青霉素",
+        "allergy: 张三 is allergic to 青霉素; he reports taking 布洛芬 (over the counter)",
         "张三 follows the Official Account (openid o-demo-zhangsan)",
         f"prescription #{prescription.id} (氨氯地平, 缬沙坦) signed by 王医生, waiting for review",
     ]

@@ -34,6 +34,8 @@ class Operation:
     description: str = ""
     form: type[BaseModel] | None = None
     files: tuple[str, ...] = ()
+    # The JSON body may be left out entirely (all its fields are optional).
+    body_optional: bool = False
 
 
 def operation(
@@ -48,10 +50,21 @@ def operation(
     description: str = "",
     form: type[BaseModel] | None = None,
     files: tuple[str, ...] = (),
+    body_optional: bool = False,
 ) -> Callable[[F], F]:
     """Declare an API view. `body` is a JSON body; `form` and `files` a multipart body."""
     spec = Operation(
-        summary, tag, body, response, status, problems, public, description, form, files
+        summary,
+        tag,
+        body,
+        response,
+        status,
+        problems,
+        public,
+        description,
+        form,
+        files,
+        body_optional,
     )
 
     def decorator(view: F) -> F:
@@ -91,7 +104,9 @@ def body() -> Any:
     the view's authorisation runs before anything about the body is said."""
     if "body" not in g:
         spec: Operation = g.openapi_operation
-        if spec.body is not None:
+        if spec.body is not None and spec.body_optional and not request.get_data():
+            g.body = spec.body.model_validate({})
+        elif spec.body is not None:
             g.body = parse_body(spec.body)
         elif spec.form is not None:
             g.body = _validate(spec.form, request.form.to_dict())
@@ -265,7 +280,7 @@ def _operation_document(
         document["parameters"] = params
     if spec.body is not None:
         document["requestBody"] = {
-            "required": True,
+            "required": not spec.body_optional,
             "content": {"application/json": {"schema": _schema_ref(spec.body, schemas)}},
         }
     if spec.form is not None or spec.files:

@@ -21,7 +21,7 @@ from core.db import Database
 from core.errors import DomainError
 from identity.face import FaceConfig
 from identity.models import Account
-from identity.rules import PractitionerKind, Title
+from identity.rules import PractitionerKind, Title, id_check_char
 from migrations import alembic_config
 from pharmacy import kiosk
 from pharmacy.models import Dispensing, StockLot
@@ -54,19 +54,22 @@ class Setup:
     lot_ids: list[int]
 
 
-def _approved_codes(session: Session, count: int) -> list[str]:
-    """`count` approved prescriptions of 28 amlodipine tablets, through the real services."""
+def _approved_codes(session: Session, count: int) -> list[tuple[str, tuple[str, str]]]:
+    """`count` approved prescriptions of 28 amlodipine tablets, through the real services, each
+    for another patient (one patient may not hold more than 28 days of a drug)."""
     doctor = factories.practitioner()
     checker = factories.practitioner(
         kind=PractitionerKind.pharmacist, department="药剂科", title=Title.pharmacist
     )
-    patient = factories.verified_patient()
-    assert patient.person is not None
-    patient.person.face_encoding = factories._enrolled_face()
-    diagnosis = factories.diagnosis(patient.person)
     now = clock.now()
     codes = []
-    for _ in range(count):
+    for n in range(count):
+        body = f"11010519850314{n:03d}"
+        card = ("患者" + "甲乙丙丁戊己庚辛壬癸子丑寅卯"[n], body + id_check_char(body))
+        patient = factories.verified_patient(card[1], card[0])
+        assert patient.person is not None
+        patient.person.face_encoding = factories._enrolled_face()
+        diagnosis = factories.diagnosis(patient.person)
         visit = factories.consultation(patient, diagnosis, doctor)
         draft = prescribing.Draft(items=[ItemDraft("氨氯地平", 5, 1, 28)], routes=[""])
         written = prescribing.prescribe(session, doctor.account, visit.id, draft, now)
@@ -75,7 +78,7 @@ def _approved_codes(session: Session, count: int) -> list[str]:
         assert claimed is not None
         approved = review.approve(session, checker.account, claimed.id, now)
         assert approved.redemption_code is not None
-        codes.append(approved.redemption_code)
+        codes.append((approved.redemption_code, card))
     return codes
 
 
@@ -84,7 +87,8 @@ def _counter(database: Database, prescriptions: int, kiosks: int, units: list[in
         factories.bind(session)
         try:
             load_catalogue(session, Actor.system())
-            codes = _approved_codes(session, prescriptions)
+            approved = _approved_codes(session, prescriptions)
+            codes = [code for code, _ in approved]
             where = pharmacy(session)
             lots = [
                 stock_up(session, where, AMLODIPINE, n, days_left=100 + i, batch=f"LOT{i}")
@@ -94,8 +98,8 @@ def _counter(database: Database, prescriptions: int, kiosks: int, units: list[in
             terminals = [kiosk_at(session, where, f"{i} 号终端") for i in range(kiosks)]
             checks = {}
             for terminal in terminals:
-                for code in codes:
-                    card = id_card_reader.reading(terminal.kiosk)
+                for code, holder in approved:
+                    card = id_card_reader.reading(terminal.kiosk, who=holder)
                     check = kiosk.check_identity(
                         session, terminal.kiosk.account, code, card, None, SELFIE,
                         FaceConfig(threshold=0.55), clock.now(),

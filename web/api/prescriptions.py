@@ -33,6 +33,8 @@ REFUSALS = (
     "duplicate_therapy",
     "allergy_conflict",
     "dose_exceeds_max",
+    "interaction_contraindicated",
+    "supply_too_long_in_force",
     "invalid_state",
     "forbidden",
     "not_found",

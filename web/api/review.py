@@ -8,6 +8,7 @@ from core import clock
 from identity.models import Role
 from prescriptions import review
 from prescriptions.schemas import (
+    ApproveIn,
     PrescriptionOut,
     QueueEntry,
     QueueOut,
@@ -62,7 +63,7 @@ def claim() -> tuple[Response, int]:
     prescription = review.claim_next(db_session(), api_account(), now)
     if prescription is None:
         return json_model(ReviewQueueOut(prescription=None))
-    findings = review.pre_review(prescription, now.date())
+    findings = review.pre_review(prescription, clock.day_of(now))
     return json_model(
         ReviewQueueOut(prescription=prescription_out(prescription), findings=findings)
     )
@@ -72,12 +73,25 @@ def claim() -> tuple[Response, int]:
 @operation(
     "Approve and sign as pharmacist (fresh face check; never one's own prescription)",
     tag="prescriptions",
+    body=ApproveIn,
+    body_optional=True,
     response=PrescriptionOut,
-    problems=("invalid_state", "face_check_required", "check_unavailable", "forbidden"),
+    problems=(
+        "invalid_state",
+        "face_check_required",
+        "check_unavailable",
+        "forbidden",
+        "override_reason_required",
+    ),
+    description="A major finding (an interaction, a therapeutic duplication) passes only with "
+    "`override_reason`, which is recorded; a refusing finding never passes.",
 )
 @api_roles_required(Role.pharmacist)
 def approve(prescription_id: int) -> tuple[Response, int]:
-    prescription = review.approve(db_session(), api_account(), prescription_id, clock.now())
+    data: ApproveIn = body()
+    prescription = review.approve(
+        db_session(), api_account(), prescription_id, clock.now(), data.override_reason
+    )
     return json_model(prescription_out(prescription))
 
 

@@ -34,6 +34,7 @@ from identity.models import Account, Practitioner, Role
 from identity.services import practitioners
 from identity.services.allergies import history as allergy_history
 from prescriptions import services as rx
+from prescriptions.in_force import medicines_in_force
 from prescriptions.review import RejectReason
 from web.auth import console_roles_required
 from web.consoles.prescribing import PrescriptionForm
@@ -154,6 +155,7 @@ def visit(consultation_id: int) -> str:
         record=json.loads(record.content) if record else None,
         record_row=record,
         prescriptions=rx.for_consultation(session, consultation.id),
+        in_force=medicines_in_force(session, consultation.person_id, clock.today()),
         drug_names=rx.prescribable_names(session),
         rx_form=PrescriptionForm(),
         rx_action=ActionForm(),

@@ -21,6 +21,8 @@ from identity.services import practitioners
 from identity.services.allergies import history as allergy_history
 from pharmacy import access
 from prescriptions import prescribing, review, services
+from prescriptions.in_force import medicines_in_force
+from prescriptions.medication import Finding, Severity
 from prescriptions.models import PrescriptionState
 from web.auth import console_roles_required
 from web.responses import private_file
@@ -32,7 +34,8 @@ bp = Blueprint(
 
 
 class ActionForm(FlaskForm):  # type: ignore[misc]
-    pass
+    # Required by the service when a major finding is shown (an interaction, a duplication).
+    override_reason = TextAreaField("通过理由", validators=[Length(max=300)])
 
 
 class RejectForm(FlaskForm):  # type: ignore[misc]
@@ -99,13 +102,14 @@ def show(prescription_id: int) -> str:
     except DomainError:
         abort(404)
     now = clock.now()
-    findings: list[str] = []
+    findings: list[Finding] = []
     check_error = None
     try:
-        findings = review.pre_review(prescription, clock.day_of(now))
+        findings = review.assess(prescription, clock.day_of(now))
     except review.CheckUnavailable as exc:
         check_error = exc.detail
     person = prescription.person
+    in_force = medicines_in_force(session, person.id, clock.day_of(now), excluding=prescription.id)
     return render_template(
         "pharmacist/review.html",
         p=prescription,
@@ -114,6 +118,9 @@ def show(prescription_id: int) -> str:
         allergies=person.allergy_list,
         allergy_changes=allergy_history(session, person.id),
         findings=findings,
+        blocking=any(f.severity is Severity.refuse for f in findings),
+        needs_reason=any(f.severity is Severity.major for f in findings),
+        in_force=in_force,
         check_error=check_error,
         doctor_signature_ok=prescribing.doctor_signature_valid(session, prescription),
         pharmacist_signature_ok=review.pharmacist_signature_valid(session, prescription),
@@ -146,11 +153,13 @@ def _decide(prescription_id: int, action: Callable[[], object], done: str) -> Ba
 @console_roles_required(Role.pharmacist)
 def approve(prescription_id: int) -> BaseResponse:
     session, account, _ = _pharmacist()
-    if not ActionForm().validate_on_submit():
+    form = ActionForm()
+    if not form.validate_on_submit():
         abort(400)
+    reason = form.override_reason.data
     return _decide(
         prescription_id,
-        lambda: review.approve(session, account, prescription_id, clock.now()),
+        lambda: review.approve(session, account, prescription_id, clock.now(), reason),
         f"处方 #{prescription_id} 已审核通过并签名",
     )
 

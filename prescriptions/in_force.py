@@ -1,0 +1,67 @@
+"""The patient's medicines in force: what other prescriptions have them taking, or about to.
+
+A prescription counts while it is written, signed or approved and still valid (not yet
+dispensed: its whole supply is ahead), and once dispensed for as long as its days of supply
+last from the day it was dispensed. Rejected and expired ones do not count. The medicines the
+patient reports taking (prescribed elsewhere, over the counter) count until they say they
+stopped."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import day_of
+from prescriptions.medication import Medicine
+from prescriptions.models import Prescription, PrescriptionState
+from prescriptions.reported import current
+
+PENDING = (PrescriptionState.written, PrescriptionState.signed, PrescriptionState.approved)
+
+
+def medicines_in_force(
+    session: Session, person_id: int, day: dt.date, *, excluding: int | None = None
+) -> list[Medicine]:
+    rows = session.scalars(
+        select(Prescription)
+        .where(Prescription.person_id == person_id)
+        .where(Prescription.state.in_(PENDING))
+        .order_by(Prescription.id)
+    ).all()
+    found: list[Medicine] = []
+    for prescription in rows:
+        if prescription.id == excluding:
+            continue
+        for item in prescription.items:
+            if prescription.redeemed_at is not None:
+                left = (day_of(prescription.redeemed_at) + dt.timedelta(days=item.days) - day).days
+                status = f"已取药，剩 {left} 天"
+            elif prescription.valid_until >= day:
+                left = item.days
+                status = prescription.state.label
+            else:
+                continue
+            if left <= 0:
+                continue
+            found.append(
+                Medicine(
+                    name=item.drug.generic_name,
+                    ingredients=tuple(item.drug.ingredients),
+                    atc=item.drug.atc,
+                    days=left,
+                    source=f"处方 #{prescription.id}，{status}",
+                )
+            )
+    for reported in current(session, person_id):
+        found.append(
+            Medicine(
+                name=reported.name,
+                ingredients=tuple(reported.ingredients),
+                atc=reported.atc,
+                days=0,  # taken for as long as the patient says; no supply to add up
+                source="患者自述在用",
+            )
+        )
+    return found

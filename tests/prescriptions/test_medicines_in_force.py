@@ -1,0 +1,225 @@
+"""Medication safety across prescriptions: the ways around each rule (another brand of the same
+ingredient, a second doctor, the next day, a split into several prescriptions), interactions
+by severity with their sources, and the medicines the patient reports taking."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.audit import Actor
+from core.models import AuditEvent
+from identity.models import Account, Practitioner
+from identity.rules import PractitionerKind, Title
+from prescriptions import medication, prescribing, reported, review, rules
+from prescriptions.medication import Severity
+from prescriptions.models import Prescription, PrescriptionState
+from prescriptions.rules import ItemDraft
+from prescriptions.services import load_catalogue
+from tests import factories
+from tests.helpers import bearer
+
+
+@dataclass
+class World:
+    session: Session
+    patient: Account
+    diagnosis: Any
+    doctor: Practitioner
+    other_doctor: Practitioner
+    pharmacist: Practitioner
+
+    def write(
+        self,
+        *drugs: tuple[str, float, int, int],
+        doctor: Practitioner | None = None,
+        stable: str | None = None,
+        on: dt.datetime | None = None,
+    ) -> Prescription:
+        by = doctor or self.doctor
+        visit = factories.consultation(self.patient, self.diagnosis, by)
+        draft = prescribing.Draft(
+            items=[ItemDraft(*d) for d in drugs], routes=[""] * len(drugs),
+            stable_chronic_reason=stable,
+        )  # fmt: skip
+        written = prescribing.prescribe(
+            self.session, by.account, visit.id, draft, on or clock.now()
+        )
+        return prescribing.sign(self.session, by.account, written.id, on or clock.now())
+
+    def assess(self, prescription: Prescription) -> list[medication.Finding]:
+        return review.assess(prescription, clock.today())
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    load_catalogue(session, Actor.system())
+    patient = factories.verified_patient()
+    assert patient.person is not None
+    return World(
+        session,
+        patient,
+        factories.diagnosis(patient.person),
+        factories.practitioner(),
+        factories.practitioner(),
+        factories.practitioner(
+            kind=PractitionerKind.pharmacist, department="药剂科", title=Title.pharmacist
+        ),
+    )
+
+
+VALSARTAN_28 = ("缬沙坦", 80, 1, 28)
+
+
+def test_a_second_prescription_of_the_same_drug_is_refused_whoever_writes_it(world: World) -> None:
+    first = world.write(VALSARTAN_28)
+    # Another doctor, by the brand name: the patient would hold 56 days.
+    with pytest.raises(rules.SupplyInForceTooLong, match="合计 56 天"):
+        world.write(("代文", 80, 1, 28), doctor=world.other_doctor)
+    # The next day, once the first was dispensed: 27 days left, 55 in all.
+    first.state, first.redeemed_at = PrescriptionState.approved, clock.now()
+    with pytest.raises(rules.SupplyInForceTooLong, match="合计 55 天"):
+        world.write(("缬沙坦胶囊", 80, 1, 28), on=clock.now() + dt.timedelta(days=1))
+
+
+def test_splitting_the_supply_cannot_exceed_it(world: World) -> None:
+    world.write(("缬沙坦", 80, 1, 14))
+    second = world.write(("缬沙坦", 80, 1, 14))  # 28 in all: allowed, shown as a refill
+    assert [f.code for f in world.assess(second)] == ["already_in_force"]
+    with pytest.raises(rules.SupplyInForceTooLong):
+        world.write(("缬沙坦", 80, 1, 1))
+
+
+def test_what_was_dispensed_counts_for_its_days_of_supply(world: World) -> None:
+    first = world.write(VALSARTAN_28)
+    first.state = PrescriptionState.approved
+    first.redeemed_at = clock.now() - dt.timedelta(days=20)  # 8 days left
+    with pytest.raises(rules.SupplyInForceTooLong, match="合计 36 天"):
+        world.write(VALSARTAN_28)
+    world.write(("缬沙坦", 80, 1, 20))  # 8 + 20 = 28
+    first.redeemed_at = clock.now() - dt.timedelta(days=40)  # long finished
+
+
+def test_expired_and_returned_prescriptions_do_not_count(world: World) -> None:
+    first = world.write(VALSARTAN_28)
+    first.state = PrescriptionState.expired
+    second = world.write(VALSARTAN_28)
+    second.state = PrescriptionState.rejected
+    world.write(VALSARTAN_28)
+
+
+def test_a_stable_chronic_patient_may_hold_twelve_weeks_and_no_more(world: World) -> None:
+    reason = "高血压病情稳定两年，血压控制达标"
+    world.write(VALSARTAN_28, stable=reason)
+    world.write(("缬沙坦", 80, 1, 56), stable=reason)
+    with pytest.raises(rules.SupplyInForceTooLong, match="超过 84 天"):
+        world.write(("缬沙坦", 80, 1, 1), stable=reason)
+
+
+def test_dual_raas_blockade_needs_the_pharmacists_reason(world: World) -> None:
+    valsartan = world.write(VALSARTAN_28)
+    benazepril = world.write(("洛汀新", 10, 1, 28))  # the doctor may write it: it is major
+    findings = world.assess(benazepril)
+    dual = [f for f in findings if "双重 RAAS" in f.message]
+    assert [f.severity for f in dual] == [Severity.major]
+    assert "ONTARGET" in (dual[0].source or "")
+    session, account, now = world.session, world.pharmacist.account, clock.now()
+    first = review.claim_next(session, account, now)  # the queue is oldest first
+    assert first is not None
+    assert first.id == valsartan.id
+    review.approve(session, account, valsartan.id, now, "既往联用")
+    claimed = review.claim_next(session, account, now)
+    assert claimed is not None
+    assert claimed.id == benazepril.id
+    with pytest.raises(review.OverrideReasonRequired, match="双重 RAAS"):
+        review.approve(session, account, benazepril.id, now)
+    reason = "心内科会诊建议联用，已告知监测血钾与肌酐"
+    approved = review.approve(session, account, benazepril.id, now, reason)
+    assert approved.state is PrescriptionState.approved
+    assert approved.review_note == reason
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "prescription.approve")
+    ).all()[-1]
+    assert "interaction" in event.detail["overridden"]
+
+
+def test_two_drugs_of_one_class_are_a_duplication(world: World) -> None:
+    world.write(VALSARTAN_28)
+    losartan = world.write(("氯沙坦", 50, 1, 28))
+    codes = {f.code: f.severity for f in world.assess(losartan)}
+    assert codes["therapeutic_duplication"] is Severity.major
+
+
+def test_dual_antiplatelet_therapy_is_not_a_duplication(world: World) -> None:
+    both = world.write(("阿司匹林", 100, 1, 28), ("氯吡格雷", 75, 1, 28))
+    assert world.assess(both) == []
+    ppi = world.write(("奥美拉唑", 20, 1, 28))
+    findings = world.assess(ppi)
+    assert [(f.code, f.severity) for f in findings] == [("interaction", Severity.minor)]
+    assert "CYP2C19" in findings[0].message
+
+
+def _report(world: World, name: str) -> None:
+    reported.report(world.session, world.patient, None, name, clock.now())
+
+
+def test_a_medicine_the_patient_reports_is_checked_too(world: World) -> None:
+    _report(world, "克拉霉素")  # an antibiotic from another hospital, not in our catalogue
+    with pytest.raises(rules.InteractionContraindicated, match="横纹肌溶解"):
+        world.write(("辛伐他汀", 20, 1, 28))
+    _report(world, "华法林")
+    ibuprofen = world.write(("布洛芬", 300, 2, 7))
+    messages = [f.message for f in world.assess(ibuprofen) if f.severity is Severity.major]
+    assert any("出血" in m for m in messages)
+
+
+def test_two_qt_prolonging_drugs_are_major(world: World) -> None:
+    _report(world, "可达龙")  # amiodarone, by its brand
+    domperidone = world.write(("吗丁啉", 10, 3, 7))
+    assert "qt_prolongation" in {f.code for f in world.assess(domperidone)}
+
+
+def test_a_reported_medicine_stops_counting_when_stopped(world: World) -> None:
+    _report(world, "克拉霉素")
+    row = reported.current(world.session, world.patient.person_id or 0)[0]
+    reported.stop(world.session, world.patient, row.id, clock.now())
+    world.write(("辛伐他汀", 20, 1, 28))
+
+
+def test_the_patient_reports_and_sees_their_medicines(client: FlaskClient, world: World) -> None:
+    world.write(VALSARTAN_28)
+    headers = bearer(world.session, account=world.patient)
+    added = client.post("/api/v1/me/medicines", headers=headers, json={"name": "二甲双胍"})
+    assert added.status_code == 201, added.json
+    listing = client.get("/api/v1/me/medicines", headers=headers).json["medicines"]
+    assert [m["name"] for m in listing] == ["缬沙坦胶囊", "二甲双胍"]
+    assert listing[0]["source"].startswith("处方 #")
+    stranger = bearer(
+        world.session, account=factories.verified_patient("11010519491231002X", "王五")
+    )
+    mine = listing[1]["reported_medicine_id"]
+    assert client.post(f"/api/v1/me/medicines/{mine}/stop", headers=stranger).status_code in (
+        403,
+        404,
+    )
+    stopped = client.post(f"/api/v1/me/medicines/{mine}/stop", headers=headers)
+    assert [m["name"] for m in stopped.json["medicines"]] == ["缬沙坦胶囊"]
+
+
+def test_every_interaction_has_a_severity_and_a_source() -> None:
+    rows = medication.interactions()
+    assert len(rows) >= 40
+    for row in rows:
+        assert row.severity in medication.SEVERITY_OF, row
+        assert row.source.strip(), row
+        for selector in (row.a, row.b):
+            kind, _, value = selector.partition(":")
+            assert kind in {"atc", "ing"}, row
+            assert value, row
