@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from pypinyin import Style, lazy_pinyin
 
@@ -53,9 +54,27 @@ PUNCTUATION = re.compile(r"[\s\W_]+", re.UNICODE)
 VARIANTS = str.maketrans({"䓬": "卓"})
 
 
+# Digits and signs typed for letters (m0rphine, 0xyc0ntin, xan@x): read back as letters.
+LETTERS_FOR_DIGITS = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
+)
+# Processing prefixes of toxic TCM herbs (生马钱子, 制川乌): the herb's core name is what
+# patients and doctors write.
+HERB_PREFIXES = ("生", "制")
+
+
+@cache
+def _traditional_to_simplified() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
 def normalise(name: str) -> str:
-    """Full-width to half-width, lower case, no strength, no spaces or punctuation."""
-    text = unicodedata.normalize("NFKC", name).lower().translate(VARIANTS)
+    """Full-width to half-width, traditional to simplified characters (嗎啡 → 吗啡), lower
+    case, no strength, no spaces or punctuation."""
+    text = unicodedata.normalize("NFKC", name)
+    text = _traditional_to_simplified().convert(text).lower().translate(VARIANTS)
     text = STRENGTH.sub("", text)
     return PUNCTUATION.sub("", text)
 
@@ -181,8 +200,24 @@ def _lookup_keys(name: str) -> set[str]:
     if not text:
         return set()
     if text.isascii():
-        return {text, _english_key(name)}
+        plain = STRENGTH.sub("", unicodedata.normalize("NFKC", name).lower())
+        return {text, _english_key(name), _english_key(plain.translate(LETTERS_FOR_DIGITS))}
     return chinese_stems(text)
+
+
+def _sounds_controlled(name: str) -> set[str]:
+    """Controlled ingredients whose full pinyin is the name's (曲马朵 reads as 曲马多): a
+    homophone typed for a controlled drug is refused as one, never merely as unknown."""
+    text = normalise(name)
+    if not text or text.isascii():
+        return set()
+    idx = index()
+    found: set[str] = set()
+    for stem in chinese_stems(text):
+        reading = "".join(lazy_pinyin(stem, errors="ignore"))
+        if len(reading) > 3:
+            found |= {c for c in idx.keys.get(reading, frozenset()) if c.startswith("I:")}
+    return found
 
 
 def screen(name: str, day: dt.date) -> Screened:
@@ -191,6 +226,8 @@ def screen(name: str, day: dt.date) -> Screened:
     codes: set[str] = set()
     for key in _lookup_keys(name):
         codes |= idx.keys.get(key, frozenset())
+    if not codes:
+        codes = _sounds_controlled(name)
     entries = [idx.entries[c] for c in sorted(codes)]
     if not entries:
         return _unknown(name, day)
@@ -218,6 +255,9 @@ def _unknown(name: str, day: dt.date) -> Screened:
             continue
         for alias in (ingredient.name, *ingredient.aliases):
             alias_key = normalise(alias)
+            if ingredient.control_class is ControlClass.toxic_tcm:
+                # 马钱子, 马钱子粉: the raw herb or a product of it; fail closed.
+                alias_key = alias_key.removeprefix(HERB_PREFIXES[0]).removeprefix(HERB_PREFIXES[1])
             if len(alias_key) >= 2 and not alias_key.isascii() and alias_key in text:
                 return Screened(
                     name,

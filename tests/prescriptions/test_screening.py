@@ -35,6 +35,12 @@ BYPASS_ATTEMPTS = [
     "氯氮卓", "氯氮䓬", "利眠宁",
     # an unknown name that contains a controlled ingredient
     "复方可待因止咳新药", "某某羟考酮胶囊",
+    # traditional characters, English brands, digits for letters, homophones (issue 16)
+    "嗎啡", "鹽酸嗎啡片", "羥考酮", "OxyContin", "MS Contin", "Xanax", "Valium", "Ativan",
+    "Halcion", "Ambien", "Ritalin", "Klonopin", "m0rphine", "0xyc0ntin", "xan@x", "f3ntanyl",
+    "tr@madol", "曲马朵", "芬太泥",
+    # a toxic herb named without its processing, or as a product of it: fail closed
+    "马钱子", "马钱子粉", "川乌", "附子", "半夏",
 ]  # fmt: skip
 
 
