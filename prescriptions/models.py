@@ -112,6 +112,9 @@ class Prescription(Base):
     )
     redemption_code_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     redeemed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # 长期处方 over 4 weeks: the patient confirms the education they read (its digest kept).
+    long_term_consented_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    long_term_consent_digest: Mapped[str | None] = mapped_column(String(64))
 
     items: Mapped[list[PrescriptionItem]] = relationship(
         order_by="PrescriptionItem.line",

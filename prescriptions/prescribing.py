@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 
 from core import audit, canonical, clock
 from core.errors import Forbidden, InvalidState, NotFound
+from core.notify import notify
 from followup.models import Consultation, ConsultationState
 from followup.services import consultations as visits
 from identity import rules as identity_rules
 from identity.models import Account
 from identity.services import actor_of, practitioners
-from prescriptions import medication, rules
+from prescriptions import long_term, medication, rules
 from prescriptions.in_force import medicines_in_force
 from prescriptions.models import (
     Drug,
@@ -255,6 +256,15 @@ def sign(
         prescription.id,
         {"key": signature.key_fingerprint},
     )
+    if long_term.needs_consent(prescription) and prescription.long_term_consented_at is None:
+        notify(
+            session,
+            prescription.consultation.account_id,
+            "prescription.long_term_consent",
+            "请确认长期处方",
+            f"处方 #{prescription.id} 用药超过 4 周，请阅读用药须知并确认后，药师方可审核。",
+            {"prescription_id": prescription.id},
+        )
     return prescription
 
 

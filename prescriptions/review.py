@@ -17,7 +17,7 @@ from core.notify import notify
 from identity.models import Account, Practitioner
 from identity.rules import PractitionerKind
 from identity.services import actor_of, practitioners
-from prescriptions import medication, prescribing, redemption, rules
+from prescriptions import long_term, medication, prescribing, redemption, rules
 from prescriptions.in_force import medicines_in_force
 from prescriptions.medication import Finding, Medicine, Severity
 from prescriptions.models import Prescription, PrescriptionState
@@ -158,6 +158,15 @@ def assess(prescription: Prescription, day: dt.date) -> list[Finding]:
             else rules.NORMAL_MAX_DAYS
         )
         findings.extend(medication.findings(new, in_force, limit))
+        if long_term.needs_consent(prescription) and prescription.long_term_consented_at is None:
+            findings.append(
+                Finding(
+                    "long_term_consent_missing",
+                    Severity.refuse,
+                    "长期处方（超过 4 周）须患者确认知情后方可审核通过（已通知患者）",
+                    "长期处方管理规范（试行）2021",
+                )
+            )
     except Exception as exc:  # any failure of the checks themselves blocks approval
         raise CheckUnavailable(str(exc)) from exc
     return findings

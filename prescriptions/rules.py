@@ -61,6 +61,25 @@ class DoseExceedsMax(PrescriptionRefused):
     title = "日剂量超过最大剂量"
 
 
+class LongTermExcluded(PrescriptionRefused):
+    code = "long_term_excluded"
+    title = "该药品不得用于长期处方（超过 4 周）"
+
+
+# 长期处方管理规范（试行）2021: never on a long-term prescription — antimicrobials (except for
+# tuberculosis and other chronic bacterial or fungal infections) and drugs with special
+# storage needs (the cold chain: insulins, GLP-1 injections, biologics). Controlled drugs are
+# refused online anyway.
+LONG_TERM_EXCLUDED_ATC = {
+    "J01": "抗菌药物",
+    "J02": "抗真菌药物",
+    "J05": "抗病毒药物",
+    "A10A": "胰岛素（须冷链储存）",
+    "A10BJ": "GLP-1 受体激动剂注射剂（须冷链储存）",
+    "L04AB": "生物制剂（须冷链储存）",
+}
+
+
 class InteractionContraindicated(PrescriptionRefused):
     code = "interaction_contraindicated"
     title = "药物相互作用：禁止合用"
@@ -192,6 +211,17 @@ def check(items: list[tuple[ItemDraft, Screened]], context: Context) -> None:
                 ),
                 max_days=limit,
             )
+    for item, result in items:
+        if item.days > NORMAL_MAX_DAYS:
+            atc = result.products[0].atc
+            excluded = next(
+                (v for k, v in LONG_TERM_EXCLUDED_ATC.items() if atc.startswith(k)), None
+            )
+            if excluded:
+                raise LongTermExcluded(
+                    f"“{item.drug_name}”属{excluded}，不得开具超过 {NORMAL_MAX_DAYS} 天",
+                    max_days=NORMAL_MAX_DAYS,
+                )
     seen: dict[str, str] = {}
     for item, result in items:
         for ingredient in result.products[0].ingredients:

@@ -98,6 +98,11 @@ class PrescriptionOut(BaseModel):
         description="the single-use pick-up code (also the QR code on the document); "
         "shown to the patient once approved and not yet redeemed",
     )
+    long_term: bool = Field(False, description="长期处方: some drug for more than 4 weeks")
+    long_term_consented_at: dt.datetime | None = None
+    long_term_notice: str | None = Field(
+        None, description="what the patient confirms (POST …/long-term-consent) before review"
+    )
 
 
 class PrescriptionList(BaseModel):

@@ -61,6 +61,12 @@ LETTERS_FOR_DIGITS = str.maketrans(
 # Processing prefixes of toxic TCM herbs (生马钱子, 制川乌): the herb's core name is what
 # patients and doctors write.
 HERB_PREFIXES = ("生", "制")
+# Processed forms of those herbs, and patent medicines made with them, that are ordinary
+# drugs (炮制品 are not on the 28-herb list): a name holding one is not the raw herb.
+PROCESSED_HERBS = (
+    "法半夏", "姜半夏", "清半夏", "半夏曲", "胆南星", "制南星", "制天南星", "制附子", "黑顺片",
+    "白附片", "附子理中", "制川乌", "制草乌",
+)  # fmt: skip
 
 
 @cache
@@ -258,6 +264,8 @@ def _unknown(name: str, day: dt.date) -> Screened:
             if ingredient.control_class is ControlClass.toxic_tcm:
                 # 马钱子, 马钱子粉: the raw herb or a product of it; fail closed.
                 alias_key = alias_key.removeprefix(HERB_PREFIXES[0]).removeprefix(HERB_PREFIXES[1])
+                if any(alias_key in form and form in text for form in PROCESSED_HERBS):
+                    continue
             if len(alias_key) >= 2 and not alias_key.isascii() and alias_key in text:
                 return Screened(
                     name,

@@ -223,3 +223,36 @@ def test_every_interaction_has_a_severity_and_a_source() -> None:
             kind, _, value = selector.partition(":")
             assert kind in {"atc", "ing"}, row
             assert value, row
+
+
+STABLE = "高血压病情稳定两年，血压控制达标，依从性好"
+
+
+def test_a_long_term_prescription_waits_for_the_patients_confirmation(
+    client: FlaskClient, world: World
+) -> None:
+    twelve_weeks = world.write(("缬沙坦", 80, 1, 84), stable=STABLE)
+    assert "long_term_consent_missing" in {f.code for f in world.assess(twelve_weeks)}
+    headers = bearer(world.session, account=world.patient)
+    inbox = client.get("/api/v1/me/notifications", headers=headers).json["notifications"]
+    assert "prescription.long_term_consent" in {n["kind"] for n in inbox}
+    shown = client.get(f"/api/v1/prescriptions/{twelve_weeks.id}", headers=headers).json
+    assert shown["long_term"] is True
+    assert "超过 4 周" in shown["long_term_notice"]
+    other = factories.verified_patient("11010519491231002X", "王五")
+    consent = f"/api/v1/prescriptions/{twelve_weeks.id}/long-term-consent"
+    assert client.post(consent, headers=bearer(world.session, account=other)).status_code == 404
+    confirmed = client.post(consent, headers=headers)
+    assert confirmed.status_code == 200, confirmed.json
+    assert confirmed.json["long_term_consented_at"] is not None
+    world.session.refresh(twelve_weeks)
+    assert world.assess(twelve_weeks) == []
+    four_weeks = world.write(("氨氯地平", 5, 1, 28))
+    assert client.post(f"/api/v1/prescriptions/{four_weeks.id}/long-term-consent",
+                       headers=headers).status_code == 409  # fmt: skip
+
+
+def test_insulin_is_never_on_a_long_term_prescription(world: World) -> None:
+    with pytest.raises(rules.LongTermExcluded, match="冷链"):
+        world.write(("甘精胰岛素", 10, 1, 56), stable=STABLE)
+    world.write(("甘精胰岛素", 10, 1, 28))

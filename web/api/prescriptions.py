@@ -7,7 +7,7 @@ from flask import Blueprint, Response
 from core import clock
 from identity.models import Role
 from pharmacy import access
-from prescriptions import prescribing, review, rules, services
+from prescriptions import long_term, prescribing, review, rules, services
 from prescriptions.models import Prescription, PrescriptionState
 from prescriptions.prescribing import Draft, prescribe
 from prescriptions.schemas import (
@@ -33,6 +33,7 @@ REFUSALS = (
     "duplicate_therapy",
     "allergy_conflict",
     "dose_exceeds_max",
+    "long_term_excluded",
     "interaction_contraindicated",
     "supply_too_long_in_force",
     "invalid_state",
@@ -62,6 +63,9 @@ def prescription_out(p: Prescription, for_patient: bool = False) -> Prescription
         review_note=p.review_note,
         escalated=p.escalated_at is not None,
         redemption_code=p.redemption_code if show_code else None,
+        long_term=long_term.needs_consent(p),
+        long_term_consented_at=p.long_term_consented_at,
+        long_term_notice=long_term.NOTICE if long_term.needs_consent(p) else None,
         items=[
             ItemOut(
                 line=i.line,
@@ -216,3 +220,16 @@ def verify(prescription_id: int) -> tuple[Response, int]:
             pharmacist_signature_valid=review.pharmacist_signature_valid(session, prescription),
         )
     )
+
+
+@bp.post("/prescriptions/<int:prescription_id>/long-term-consent")
+@operation(
+    "The patient confirms the 长期处方 notice (a drug for more than 4 weeks) before review",
+    tag="prescriptions",
+    response=PrescriptionOut,
+    problems=("not_found", "invalid_state"),
+)
+@api_roles_required(Role.patient)
+def long_term_consent(prescription_id: int) -> tuple[Response, int]:
+    prescription = long_term.consent(db_session(), api_account(), prescription_id, clock.now())
+    return json_model(prescription_out(prescription, for_patient=True))
