@@ -3,14 +3,21 @@ patient, diagnosis, date), 正文 (Rp lines), 后记 (prescriber, reviewing phar
 signatures' fingerprints, validity) and, once approved, a QR code with the single-use
 redemption code, printed in text too for typing at a kiosk.
 
-Chinese is set in Adobe's standard CID font STSong-Light, which every PDF reader carries, so
-no font file is shipped; its CMap maps the glyphs back to Unicode for text extraction."""
+Chinese is set in a CJK TrueType font embedded in the file (a subset: every viewer shows the
+same glyphs), from the system's fonts (Debian's fonts-wqy-microhei or Noto CJK). Without one it
+falls back to Adobe's standard CID font STSong-Light, which most readers carry but which is
+not embedded, and says so in the log."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
+import math
+import re
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
@@ -19,6 +26,7 @@ from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from core import clock
@@ -26,8 +34,16 @@ from core.crypto import mask_id_number
 from identity import rules as identity_rules
 from prescriptions.models import Prescription, PrescriptionState
 
-FONT = "STSong-Light"
+FALLBACK_FONT = "STSong-Light"
+EMBEDDED_FONT = "PrescriptionCJK"
+FONT_FILES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+)
 PAEDIATRIC_AGE = 14  # 儿科处方: patients under 14 (处方标准)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,10 +56,15 @@ class Header:
     allergies: list[str] | None
 
 
+@cache
 def _font() -> str:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
+    for path in FONT_FILES:
+        if Path(path).exists():
+            pdfmetrics.registerFont(TTFont(EMBEDDED_FONT, path, subfontIndex=0))
+            return EMBEDDED_FONT
+    log.warning("no CJK font file found (apt install fonts-wqy-microhei): not embedding")
+    pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_FONT))
+    return FALLBACK_FONT
 
 
 def _time(value: dt.datetime | None) -> str:
@@ -54,8 +75,32 @@ def kind_label(age: int) -> str:
     return "儿科" if age < PAEDIATRIC_AGE else "普通"
 
 
+def dose_text(dose_mg: float) -> str:
+    """Below 1 mg the dose reads in micrograms (an inhaler's 18 μg, not 0.018 mg)."""
+    return f"{dose_mg * 1000:g} μg" if 0 < dose_mg < 1 else f"{dose_mg:g} mg"
+
+
 def usage_line(dose_mg: float, times_per_day: int, route: str, days: int) -> str:
-    return f"用法：每次 {dose_mg:g} mg，每日 {times_per_day} 次，{route}，共 {days} 天"
+    return f"用法：每次 {dose_text(dose_mg)}，每日 {times_per_day} 次，{route}，共 {days} 天"
+
+
+STRENGTH_MG = re.compile(r"^(\d+(?:\.\d+)?)\s*(mg|μg|ug)$", re.IGNORECASE)
+COUNTED_FORMS = (("胶囊", "粒"), ("片", "片"), ("丸", "丸"))
+
+
+def quantity(dose_mg: float, times_per_day: int, days: int, strength: str, form: str) -> str:
+    """规格 × 数量 for what is counted (tablets, capsules, pills): the units the supply takes,
+    rounded up; "" where the form is not counted by unit (solutions, inhalers, injections)."""
+    match = STRENGTH_MG.match(strength.strip())
+    unit = next((u for f, u in COUNTED_FORMS if f in form), None)
+    if match is None or unit is None:
+        return ""
+    per_unit = float(match.group(1)) / (1000 if match.group(2).lower() in ("μg", "ug") else 1)
+    per_dose = dose_mg / per_unit
+    if per_dose <= 0 or abs(per_dose * 4 - round(per_dose * 4)) > 1e-6:
+        return ""  # not a whole, half or quarter unit: the pharmacist decides
+    total = math.ceil(per_dose * times_per_day * days - 1e-9)
+    return f"{strength}×{total}{unit}"
 
 
 def qr_drawing(code: str, size: float) -> Drawing:
@@ -120,10 +165,13 @@ def render(prescription: Prescription, header: Header) -> bytes:
     for item in prescription.items:
         drug = item.drug
         pdf.setFont(font, 10.5)
+        amount = quantity(
+            item.dose_mg, item.times_per_day, item.days, drug.strength, drug.dosage_form
+        )
         pdf.drawString(
             left + 4 * mm,
             y,
-            f"{item.line}. {drug.generic_name}  {drug.strength}  {drug.dosage_form}",
+            f"{item.line}. {drug.generic_name}  {drug.dosage_form}  {amount or drug.strength}",
         )
         y -= 5 * mm
         pdf.setFont(font, 9)
@@ -178,6 +226,8 @@ def _footer(
     y -= 6 * mm
     pdf.setFont(font, 9)
     pdf.drawString(left, y, f"有效期至：{prescription.valid_until.isoformat()}（逾期作废）")
+    y -= 5 * mm
+    pdf.drawString(left, y, "调配：________  核对：________  发药：________")
     y -= 5 * mm
     pdf.drawString(left, y, "处方药须凭处方在药师指导下购买和使用。")
 
