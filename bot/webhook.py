@@ -97,13 +97,21 @@ def _checked() -> None:
         abort(403)
 
 
+SIGNED_QUERY = (
+    ("signature", True, "SHA-1 of the sorted token, timestamp and nonce"),
+    ("timestamp", True, "seconds; more than 5 minutes away is refused"),
+    ("nonce", True, "used once with its body"),
+)
+
+
 @bp.get("/callback")
 @operation(
     "WeChat's server check of the Official Account callback (echoes echostr)",
     tag="wechat",
     public=True,
-    description="Query: signature, timestamp, nonce, echostr. A wrong signature or a timestamp "
-    "more than 5 minutes away is refused (403).",
+    description="A wrong signature or a timestamp more than 5 minutes away is refused (403).",
+    query=(*SIGNED_QUERY, ("echostr", False, "echoed back")),
+    problems=("forbidden", "service_unavailable"),
 )
 def verify() -> Response:
     """WeChat's server check when the callback URL is configured."""
@@ -116,9 +124,16 @@ def verify() -> Response:
     "Official Account messages and events from WeChat (XML; plain or AES encrypted)",
     tag="wechat",
     public=True,
-    description="Query: signature, timestamp, nonce, and for the encrypted mode encrypt_type=aes "
-    "and msg_signature. Body and reply are WeChat's XML; anything unhandled is answered "
-    "`success`. Retries (same MsgId, or sender + CreateTime + Event) get the first answer.",
+    description="Body and reply are WeChat's XML; anything unhandled is answered `success`. "
+    "Retries (same MsgId, or sender + CreateTime + Event) get the first answer. A message that "
+    "could not be stored is answered 503, so that WeChat sends it again.",
+    query=(
+        *SIGNED_QUERY,
+        ("encrypt_type", False, "aes in the encrypted mode (required outside the demo)"),
+        ("msg_signature", False, "SHA-1 over the token, timestamp, nonce and sealed body"),
+        ("openid", False, "the sender, as WeChat adds it"),
+    ),
+    problems=("bad_request", "forbidden", "payload_too_large", "service_unavailable"),
 )
 def receive() -> Response:
     _checked()

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core.errors import DomainError, InvalidState
+from core import transitions
+from core.errors import DomainError
 from followup.catalogue import disease_for
 from followup.models import ConsultationState, DiagnosisStatus, OfflineDiagnosis, ReferralState
 
@@ -23,12 +24,7 @@ TRANSITIONS: dict[ConsultationState, frozenset[ConsultationState]] = {
 
 
 def check_transition(current: ConsultationState, target: ConsultationState) -> None:
-    if target not in TRANSITIONS[current]:
-        raise InvalidState(
-            f"问诊当前为“{current.label}”，不能变为“{target.label}”",
-            current=current.value,
-            target=target.value,
-        )
+    transitions.check(TRANSITIONS, current, target, "问诊")
 
 
 R = ReferralState
@@ -43,12 +39,7 @@ REFERRAL_TRANSITIONS: dict[ReferralState, frozenset[ReferralState]] = {
 
 
 def check_referral_transition(current: ReferralState, target: ReferralState) -> None:
-    if target not in REFERRAL_TRANSITIONS[current]:
-        raise InvalidState(
-            f"转诊当前为“{current.label}”，不能变为“{target.label}”",
-            current=current.value,
-            target=target.value,
-        )
+    transitions.check(REFERRAL_TRANSITIONS, current, target, "转诊")
 
 
 class FirstVisitNotAllowed(DomainError):

@@ -123,7 +123,7 @@ class QueueOut(BaseModel):
     waiting: list[QueueEntry]
 
 
-class VerificationOut(BaseModel):
+class SignatureCheckOut(BaseModel):
     prescription_id: int
     doctor_signature_valid: bool
     doctor_signature_key: str | None

@@ -242,6 +242,16 @@ def make_app(app: Flask, connection: Connection) -> Iterator[Any]:
 
 
 @pytest.fixture
+def receiver() -> Iterator[Any]:
+    """A partner on 127.0.0.1 that records what arrives (tests.fakes.http_receiver)."""
+    from tests.fakes import http_receiver
+
+    server = http_receiver.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def faceid_server() -> Iterator[Any]:
     """The fake 人脸核身 on a free port, holding the test identities' reference photos."""
     from tests.fakes import faceid

@@ -64,7 +64,8 @@ def problem_response(
 
 
 def wants_problem_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz"
+    # WeChat's server reads only the status of an error; a problem document says why in logs.
+    return request.path.startswith(("/api/", "/wechat/")) or request.path == "/healthz"
 
 
 def _page(status: int, title: str, detail: str) -> tuple[str, int]:

@@ -36,6 +36,8 @@ class Operation:
     files: tuple[str, ...] = ()
     # The JSON body may be left out entirely (all its fields are optional).
     body_optional: bool = False
+    # Query parameters: (name, required, description).
+    query: tuple[tuple[str, bool, str], ...] = ()
 
 
 def operation(
@@ -51,6 +53,7 @@ def operation(
     form: type[BaseModel] | None = None,
     files: tuple[str, ...] = (),
     body_optional: bool = False,
+    query: tuple[tuple[str, bool, str], ...] = (),
 ) -> Callable[[F], F]:
     """Declare an API view. `body` is a JSON body; `form` and `files` a multipart body."""
     spec = Operation(
@@ -65,6 +68,7 @@ def operation(
         form,
         files,
         body_optional,
+        query,
     )
 
     def decorator(view: F) -> F:
@@ -211,11 +215,19 @@ def build_document(app: Flask) -> dict[str, Any]:
     }
 
 
+def _register(schemas: dict[str, Any], name: str, definition: dict[str, Any]) -> None:
+    """Components are named by class: two different models of one name would silently
+    replace each other (MeOut's verification once read as a prescription's)."""
+    if schemas.get(name, definition) != definition:
+        raise RuntimeError(f"two different models are named {name}: rename one")
+    schemas[name] = definition
+
+
 def _schema_ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, definition in schema.pop("$defs", {}).items():
-        schemas[name] = definition
-    schemas[model.__name__] = schema
+        _register(schemas, name, definition)
+    _register(schemas, model.__name__, schema)
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
@@ -250,6 +262,19 @@ def _operation_document(
         responses["403"] = {"description": "角色无权访问", "content": problem}
     if spec.body is not None or spec.form is not None:
         responses["422"] = {"description": "输入有误 (validation_error)", "content": problem}
+    # Any operation meets an outage of the database or Redis the same way (web.errors).
+    responses["503"] = {
+        "description": "数据库或缓存暂不可用，稍后重试 (service_unavailable; Retry-After)",
+        "content": problem,
+    }
+    params = [
+        *params,
+        *(
+            {"name": name, "in": "query", "required": required, "description": text,
+             "schema": {"type": "string"}}
+            for name, required, text in spec.query
+        ),
+    ]  # fmt: skip
     if spec.problems:
         responses["4XX"] = {
             "description": "Problem codes: " + ", ".join(f"`{c}`" for c in spec.problems),
@@ -303,7 +328,7 @@ def _multipart_schema(spec: Operation, schemas: dict[str, Any]) -> dict[str, Any
     if spec.form is not None:
         form_schema = spec.form.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, definition in form_schema.pop("$defs", {}).items():
-            schemas[name] = definition
+            _register(schemas, name, definition)
         properties.update(form_schema.get("properties", {}))
         required.extend(form_schema.get("required", []))
     for name in spec.files:

@@ -5,7 +5,6 @@ with the published key."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,15 +18,12 @@ from core.audit_checkpoints import CheckpointFile
 from core.celery_app import celery
 from core.db import commit
 from core.models import AuditEvent
-from tests.fakes import http_receiver
 from tests.fakes.http_receiver import Receiver
 
 
 @pytest.fixture
-def supervision() -> Iterator[Receiver]:
-    server = http_receiver.start()
-    yield server
-    server.stop()
+def supervision(receiver: Receiver) -> Receiver:
+    return receiver
 
 
 def test_each_commit_is_sealed_and_checkpointed_outside_the_database(

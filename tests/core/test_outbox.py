@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,15 +11,7 @@ from core import outbox, runtime
 from core.db import commit, utcnow
 from core.models import OutboxMessage, OutboxStatus
 from core.tasks import deliver_outbox_message, relay_outbox
-from tests.fakes import http_receiver
 from tests.fakes.http_receiver import Receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = http_receiver.start()
-    yield server
-    server.stop()
 
 
 def _send(session: Session, receiver: Receiver, body: dict[str, object]) -> OutboxMessage:

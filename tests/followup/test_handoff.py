@@ -22,7 +22,7 @@ from core.tasks import relay_outbox
 from followup.models import PlatformEvent, Referral, ReferralState
 from identity.services import issue_token
 from tests import factories
-from tests.fakes import fhir_server, http_receiver
+from tests.fakes import fhir_server
 from tests.fakes.http_receiver import Receiver
 from tests.followup.helpers import patient_with_diagnosis, start_visit
 from web.platform_auth import sign
@@ -31,10 +31,8 @@ SECRET = "platform-shared-secret"
 
 
 @pytest.fixture
-def platform() -> Iterator[Receiver]:
-    server = http_receiver.start()
-    yield server
-    server.stop()
+def platform(receiver: Receiver) -> Receiver:
+    return receiver
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,7 +18,6 @@ from core.models import Notification, OutboxMessage
 from identity.services import issue_token
 from pharmacy.models import Fulfilment, FulfilmentState
 from prescriptions.services import load_catalogue
-from tests.fakes import http_receiver
 from tests.fakes.http_receiver import Receiver
 from tests.pharmacy.helpers import approved_with_face, pharmacist_at, pharmacy, stock_up
 from web.platform_auth import sign
@@ -34,10 +32,8 @@ ADDRESS = {
 
 
 @pytest.fixture
-def courier() -> Iterator[Receiver]:
-    server = http_receiver.start()
-    yield server
-    server.stop()
+def courier(receiver: Receiver) -> Receiver:
+    return receiver
 
 
 @pytest.fixture

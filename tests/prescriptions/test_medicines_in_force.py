@@ -256,3 +256,35 @@ def test_insulin_is_never_on_a_long_term_prescription(world: World) -> None:
     with pytest.raises(rules.LongTermExcluded, match="冷链"):
         world.write(("甘精胰岛素", 10, 1, 56), stable=STABLE)
     world.write(("甘精胰岛素", 10, 1, 28))
+
+
+def test_the_pharmacist_console_shows_what_else_is_taken_and_asks_for_the_reason(
+    client: FlaskClient, world: World
+) -> None:
+    from tests.helpers import csrf_token, sign_in
+
+    valsartan = world.write(VALSARTAN_28)
+    benazepril = world.write(("贝那普利", 10, 1, 28))
+    now = clock.now()
+    account = world.pharmacist.account
+    assert review.claim_next(world.session, account, now) is not None
+    review.approve(world.session, account, valsartan.id, now, "既往联用")
+    assert review.claim_next(world.session, account, now) is not None
+    world.session.commit()
+    sign_in(client, account.username)
+    page = client.get(f"/pharmacist/prescriptions/{benazepril.id}").get_data(as_text=True)
+    assert "患者其他在用药品（1）" in page
+    assert "缬沙坦胶囊" in page
+    assert "【严重】" in page
+    assert 'name="override_reason"' in page
+    approve = f"/pharmacist/prescriptions/{benazepril.id}/approve"
+    token = csrf_token(client, f"/pharmacist/prescriptions/{benazepril.id}")
+    client.post(approve, data={"csrf_token": token, "override_reason": ""})
+    world.session.expire_all()
+    assert world.session.get(Prescription, benazepril.id).state is PrescriptionState.signed  # type: ignore[union-attr]
+    client.post(approve, data={"csrf_token": token, "override_reason": "会诊后同意联用"})
+    world.session.expire_all()
+    approved = world.session.get(Prescription, benazepril.id)
+    assert approved is not None
+    assert approved.state is PrescriptionState.approved
+    assert approved.review_note == "会诊后同意联用"

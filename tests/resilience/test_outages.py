@@ -27,7 +27,6 @@ from followup.models import Referral
 from followup.services.referrals import PLATFORM_CHANNEL
 from migrations import alembic_config
 from tests import conftest, factories
-from tests.fakes import http_receiver
 from tests.fakes.http_receiver import Receiver
 from tests.helpers import bearer
 from tests.resilience.processes import (
@@ -42,13 +41,6 @@ from tests.resilience.processes import (
 from web.app import create_app
 
 pytestmark = pytest.mark.postgresql
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = http_receiver.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

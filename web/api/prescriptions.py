@@ -15,7 +15,7 @@ from prescriptions.schemas import (
     PrescriptionIn,
     PrescriptionList,
     PrescriptionOut,
-    VerificationOut,
+    SignatureCheckOut,
 )
 from web.auth import api_account, api_roles_required
 from web.openapi import body, operation
@@ -205,7 +205,7 @@ def sign(prescription_id: int) -> tuple[Response, int]:
 @operation(
     "Check the signatures against the prescription's current content",
     tag="prescriptions",
-    response=VerificationOut,
+    response=SignatureCheckOut,
     problems=("not_found",),
 )
 @api_roles_required(Role.doctor, Role.pharmacist, Role.kiosk)
@@ -213,7 +213,7 @@ def verify(prescription_id: int) -> tuple[Response, int]:
     session = db_session()
     prescription = prescribing.get(session, prescription_id)
     return json_model(
-        VerificationOut(
+        SignatureCheckOut(
             prescription_id=prescription.id,
             doctor_signature_valid=prescribing.doctor_signature_valid(session, prescription),
             doctor_signature_key=prescription.doctor_signature_key,
