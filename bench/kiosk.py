@@ -15,6 +15,7 @@ Traffic goes to 127.0.0.1 only; the run is bounded.
 from __future__ import annotations
 
 import argparse
+import secrets
 import statistics
 import time
 from pathlib import Path
@@ -191,6 +192,7 @@ def run(
                     "identity_check_id": response.json()["identity_check_id"],
                     "pharmacist_username": STORE_PHARMACIST[0],
                     "pharmacist_password": STORE_PHARMACIST[1],
+                    "trace_codes": [f"8{secrets.randbelow(10**19):019d}" for _ in range(5)],
                 },
             )
             with timings.lock:

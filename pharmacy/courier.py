@@ -10,6 +10,7 @@ import datetime as dt
 import hmac
 import json
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -61,7 +62,11 @@ class ConfirmationMismatch(DomainError):
 
 
 def dispatch(
-    session: Session, account: Account, fulfilment_id: int, now: dt.datetime
+    session: Session,
+    account: Account,
+    fulfilment_id: int,
+    now: dt.datetime,
+    trace_codes: Sequence[str],
 ) -> Dispensing:
     """The pharmacy's pharmacist dispenses a delivery order; the courier is called after."""
     pharmacist = practitioners.practitioner_for(session, account)
@@ -73,8 +78,9 @@ def dispatch(
     )
     assert prescription is not None  # noqa: S101 - a foreign key
     record = dispense(
-        session, actor_of(account), prescription, fulfilment.pharmacy_id, pharmacist, now
-    )
+        session, actor_of(account), prescription, fulfilment.pharmacy_id, pharmacist, now,
+        trace_codes=trace_codes,
+    )  # fmt: skip
     fulfilment.courier_order_id = f"RX{fulfilment.id:08d}"
     fulfilment.delivery_code = f"{secrets.randbelow(10**6):06d}"
     session.flush()

@@ -10,18 +10,23 @@ never from an expired lot: a shortage is refused before anything changes."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, clock
+from core import audit, clock, outbox
 from core.audit import Actor
 from core.notify import notify
+from core.settings import Settings
 from identity.models import Practitioner
 from identity.rules import PractitionerKind
 from pharmacy import rules, stock
+from pharmacy import trace_codes as trace_codes_module
 from pharmacy.fulfilment import ensure_dispensable, for_prescription, needed_units
 from pharmacy.models import (
+    DispensedBox,
     Dispensing,
     Fulfilment,
     FulfilmentMethod,
@@ -91,10 +96,12 @@ def dispense(
     pharmacist: Practitioner,
     now: dt.datetime,
     *,
+    trace_codes: Sequence[str],
     kiosk_id: int | None = None,
     identity_check_id: int | None = None,
 ) -> Dispensing:
-    """The caller holds the prescription's row lock and has confirmed who collects."""
+    """The caller holds the prescription's row lock and has confirmed who collects. Every box
+    handed out is scanned: its traceability code is kept, and never dispensed again."""
     ensure_dispensable(prescription, now)
     check_content(session, actor, prescription)
     on_duty(session, pharmacist, pharmacy_id)
@@ -108,6 +115,8 @@ def dispense(
     ):
         raise rules.ReservedElsewhere("该处方选择了配送到家")
     needed = needed_units(prescription)
+    boxes = trace_codes_module.parse(trace_codes, len(needed))
+    trace_codes_module.ensure_never_dispensed(session, boxes)
     today = clock.day_of(now)
     lots = stock.lots_of(session, pharmacy_id, needed, lock=True)
     held = stock.held_for_others(
@@ -151,6 +160,10 @@ def dispense(
     fulfilment.state = FulfilmentState.dispensed
     fulfilment.updated_at = now
     session.flush()
+    trace_codes_module.record(session, record.id, boxes)
+    outbox.enqueue(
+        session, SUPERVISION_DISPENSING, {"dispensing_id": record.id}, f"dispensing-{record.id}"
+    )
     audit.record(
         session,
         actor,
@@ -162,6 +175,7 @@ def dispense(
             "kiosk_id": kiosk_id,
             "pharmacist_id": pharmacist.id,
             "lots": [[t.lot.id, t.units] for t in taken],
+            "boxes": len(boxes),
         },
     )
     notify(
@@ -174,3 +188,31 @@ def dispense(
         {"prescription_id": prescription.id, "pharmacy_id": pharmacy_id},
     )
     return record
+
+
+SUPERVISION_DISPENSING = "supervision.dispensing"
+
+
+def send_dispensing(
+    session: Session, payload: dict[str, Any], idempotency_key: str, settings: Settings
+) -> None:
+    """Outbox sender: the dispensing and its boxes' traceability codes, for the supervision
+    platform (药品追溯码 uploaded in full)."""
+    record = session.get(Dispensing, payload["dispensing_id"])
+    if record is None:
+        raise outbox.DeliveryError("no such dispensing", permanent=True)
+    codes = session.scalars(
+        select(DispensedBox.trace_code).where(DispensedBox.dispensing_id == record.id)
+    ).all()
+    body = {
+        "type": "dispensing",
+        "prescription_id": record.prescription_id,
+        "pharmacy_id": record.pharmacy_id,
+        "dispensed_at": record.dispensed_at.isoformat(),
+        "lots": record.lots,
+        "trace_codes": list(codes),
+    }
+    outbox.post_json(settings.supervision_url, body, idempotency_key, settings)
+
+
+outbox.register_channel(SUPERVISION_DISPENSING, send_dispensing)

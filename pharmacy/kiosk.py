@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -243,6 +244,7 @@ def dispense_at_kiosk(
     pharmacist_password: str,
     now: dt.datetime,
     *,
+    trace_codes: Sequence[str],
     max_failures: int,
     lockout_seconds: int,
 ) -> Dispensing:
@@ -278,6 +280,7 @@ def dispense_at_kiosk(
         kiosk.pharmacy_id,
         pharmacist,
         now,
+        trace_codes=trace_codes,
         kiosk_id=kiosk.id,
         identity_check_id=check.id,
     )

@@ -238,6 +238,7 @@ class Dispensing(Base):
 
     pharmacist: Mapped[Practitioner] = relationship()
     pharmacy: Mapped[Pharmacy] = relationship()
+    boxes: Mapped[list[DispensedBox]] = relationship(order_by="DispensedBox.id")
 
 
 class CourierEvent(Base):
@@ -251,3 +252,15 @@ class CourierEvent(Base):
     status: Mapped[str] = mapped_column(String(16))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DispensedBox(Base):
+    """One box handed out, by the traceability code printed on it (药品追溯码): captured in
+    full at dispensing since 2026-01-01, and one box's code is dispensed once."""
+
+    __tablename__ = "dispensed_boxes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    trace_code: Mapped[str] = mapped_column(String(20), unique=True)
+    dispensing_id: Mapped[int] = mapped_column(ForeignKey("dispensings.id"), index=True)
+    scanned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

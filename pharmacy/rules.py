@@ -115,3 +115,21 @@ def distance_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     dp, dl = p2 - p1, math.radians(lng2 - lng1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+class TraceCodeInvalid(DomainError):
+    code = "trace_code_invalid"
+    status = 422
+    title = "药品追溯码无效（每盒一个 20 位数字码）"
+
+
+class TraceCodesMissing(DomainError):
+    code = "trace_codes_missing"
+    status = 422
+    title = "每种药品至少扫描一盒的追溯码"
+
+
+class TraceCodeReused(DomainError):
+    code = "trace_code_reused"
+    status = 409
+    title = "该追溯码的药品已发出，同一盒不能发两次"

@@ -97,11 +97,24 @@ class IdentityOut(BaseModel):
     valid_until: dt.datetime
 
 
+TRACE_CODES = Field(
+    min_length=1,
+    max_length=200,
+    description="药品追溯码 of every box handed out, as scanned (20 digits each; at least one "
+    "box of every drug); a code dispensed before is refused",
+)
+
+
 class DispenseIn(BaseModel):
     token: str = Field(min_length=1, max_length=64)
     identity_check_id: int
     pharmacist_username: str = Field(min_length=1, max_length=64)
     pharmacist_password: str = Field(min_length=1, max_length=256)
+    trace_codes: list[str] = TRACE_CODES
+
+
+class DispatchIn(BaseModel):
+    trace_codes: list[str] = TRACE_CODES
 
 
 class DispensedLot(BaseModel):
@@ -119,6 +132,7 @@ class DispensingOut(BaseModel):
     pharmacist_name: str
     dispensed_at: dt.datetime
     lots: list[DispensedLot]
+    trace_codes: list[str] = Field(default_factory=list, description="药品追溯码 of each box")
 
 
 class CourierEventIn(BaseModel):

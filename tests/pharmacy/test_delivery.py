@@ -19,6 +19,7 @@ from identity.services import issue_token
 from pharmacy.models import Fulfilment, FulfilmentState
 from prescriptions.services import load_catalogue
 from tests.fakes.http_receiver import Receiver
+from tests.helpers import trace_codes
 from tests.pharmacy.helpers import approved_with_face, pharmacist_at, pharmacy, stock_up
 from web.platform_auth import sign
 
@@ -74,7 +75,11 @@ def test_delivery_from_dispatch_to_the_door(
     assert chosen.json["state"] == "awaiting_dispense"
 
     staff = {"Authorization": f"Bearer {issue_token(session, pharmacist.account, 600).token}"}
-    dispatched = client.post(f"/api/v1/deliveries/{written.id}/dispatch", headers=staff)
+    dispatched = client.post(
+        f"/api/v1/deliveries/{written.id}/dispatch",
+        headers=staff,
+        json={"trace_codes": trace_codes()},
+    )
     assert dispatched.status_code == 200, dispatched.json
     session.commit()  # the outbox message is sent once the request's transaction commits
     assert len(courier.received) == 1

@@ -30,6 +30,7 @@ from prescriptions.rules import ItemDraft
 from prescriptions.services import load_catalogue
 from tests import faces, factories
 from tests.fakes import id_card_reader
+from tests.helpers import trace_codes
 from tests.pharmacy.helpers import kiosk_at, pharmacist_at, pharmacy, stock_up
 
 AMLODIPINE = "苯磺酸氨氯地平片"
@@ -134,7 +135,7 @@ def _run(database: Database, setup: Setup, attempts: list[tuple[int, str]]) -> C
                 kiosk.dispense_at_kiosk(
                     session, account, code, setup.checks[(kiosk_account_id, code)],
                     setup.pharmacist_username, factories.PASSWORD, clock.now(),
-                    max_failures=1000, lockout_seconds=1,
+                    trace_codes=trace_codes(), max_failures=1000, lockout_seconds=1,
                 )  # fmt: skip
         except DomainError as exc:
             outcome = exc.code

@@ -20,6 +20,7 @@ from prescriptions.services import load_catalogue
 from tests import faces, factories
 from tests.fakes import id_card_reader
 from tests.fakes.id_card_reader import CHILD, STRANGER
+from tests.helpers import trace_codes
 from tests.pharmacy.helpers import (
     Terminal,
     approved_with_face,
@@ -73,7 +74,14 @@ def _identity(
     )
 
 
-def _dispense(client: FlaskClient, terminal: Terminal, code: str, check_id: int, who: Any) -> Any:
+def _dispense(
+    client: FlaskClient,
+    terminal: Terminal,
+    code: str,
+    check_id: int,
+    who: Any,
+    boxes: list[str] | None = None,
+) -> Any:
     return client.post(
         "/api/v1/kiosk/dispense",
         headers=terminal.headers,
@@ -82,6 +90,7 @@ def _dispense(client: FlaskClient, terminal: Terminal, code: str, check_id: int,
             "identity_check_id": check_id,
             "pharmacist_username": who.account.username,
             "pharmacist_password": factories.PASSWORD,
+            "trace_codes": trace_codes(2) if boxes is None else boxes,
         },
     )
 
@@ -161,6 +170,7 @@ def test_no_dispensing_without_identity_or_a_pharmacist_on_duty(
             "identity_check_id": check_id,
             "pharmacist_username": counter["pharmacist"].account.username,
             "pharmacist_password": "guess",
+            "trace_codes": trace_codes(2),
         },
     )
     assert wrong_password.status_code == 403
@@ -368,3 +378,51 @@ def test_a_store_pharmacist_reads_only_what_their_pharmacy_holds(
     assert client.get(console).status_code == 404
     sign_in(client, reviewed.pharmacist.account.username)
     assert client.get(console).status_code == 200
+
+
+def test_every_box_is_scanned_and_never_dispensed_twice(
+    client: FlaskClient, session: Session, counter: dict[str, Any]
+) -> None:
+    """药品追溯码 (from 2026-01-01): each box's code captured at dispensing, once ever."""
+    from pharmacy.models import DispensedBox
+
+    terminal, code, pharmacist = counter["terminal"], counter["code"], counter["pharmacist"]
+    check_id = _identity(client, terminal, code).json["identity_check_id"]
+    assert _dispense(client, terminal, code, check_id, pharmacist, []).status_code == 422
+    invalid = _dispense(client, terminal, code, check_id, pharmacist, ["12345"])
+    assert invalid.json["code"] == "trace_code_invalid"
+    box = trace_codes(1)[0]
+    twice = _dispense(client, terminal, code, check_id, pharmacist, [box, box])
+    assert twice.json["code"] == "trace_code_invalid"
+    typed = f"{box[:4]} {box[4:12]}-{box[12:]}"  # spaces and dashes as a scanner may add them
+    done = _dispense(client, terminal, code, check_id, pharmacist, [typed])
+    assert done.status_code == 201, done.json
+    assert done.json["trace_codes"] == [box]
+    assert session.scalars(select(DispensedBox.trace_code)).all() == [box]
+    # Another patient's prescription: the same box cannot leave a second time.
+    other_id = "11010519491231002X"
+    other = approved_with_face(client, session, id_number=other_id)
+    other_code = code_of(session, other.id)
+    card = id_card_reader.reading(terminal.kiosk, who=("张三", other_id))
+    other_check = _identity(client, terminal, other_code, card=card).json["identity_check_id"]
+    reused = _dispense(client, terminal, other_code, other_check, pharmacist, [box])
+    assert reused.status_code == 409
+    assert reused.json["code"] == "trace_code_reused"
+    assert session.scalar(select(Dispensing).where(Dispensing.prescription_id == other.id)) is None
+    assert _dispense(client, terminal, other_code, other_check, pharmacist).status_code == 201
+
+
+def test_the_boxes_codes_go_to_the_supervision_platform(
+    make_app: Any, session: Session, counter: dict[str, Any], receiver: Any
+) -> None:
+    app = make_app(SUPERVISION_URL=receiver.url + "/supervision")
+    client = app.test_client()
+    terminal, code = counter["terminal"], counter["code"]
+    check_id = _identity(client, terminal, code).json["identity_check_id"]
+    boxes = trace_codes(2)
+    done = _dispense(client, terminal, code, check_id, counter["pharmacist"], boxes)
+    assert done.status_code == 201, done.json
+    pushed = [r.body for r in receiver.received if r.body.get("type") == "dispensing"]
+    assert [(p["prescription_id"], p["trace_codes"]) for p in pushed] == [
+        (counter["written"].id, boxes)
+    ]

@@ -18,7 +18,7 @@ from prescriptions.services import load_catalogue
 from tests import faces, factories
 from tests.browser import screenshot, serving, sign_in_as
 from tests.fakes.id_card_reader import FakeReaderService
-from tests.helpers import csrf_token, sign_in
+from tests.helpers import csrf_token, sign_in, trace_codes
 from tests.pharmacy.helpers import (
     approved_with_face,
     code_of,
@@ -97,6 +97,7 @@ def test_a_patient_collects_at_the_kiosk_screen(
     page.wait_for_selector("text=身份核验通过，请药师确认发药")
     page.fill("#username", counter["pharmacist"].account.username)
     page.fill("#password", factories.PASSWORD)
+    page.fill("#trace_codes", "\n".join(trace_codes(2)))  # as the scanner types them
     page.click("#dispense")
     page.wait_for_selector("#done")
     assert "× 28" in page.text_content("#lots")

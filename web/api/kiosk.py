@@ -141,6 +141,9 @@ def identity() -> tuple[Response, int]:
         "out_of_stock",
         "pharmacist_authentication_failed",
         "account_locked",
+        "trace_code_invalid",
+        "trace_codes_missing",
+        "trace_code_reused",
     ),
     description="Of two kiosks dispensing the same prescription at once, one succeeds and the "
     "other gets 409 already_dispensed. Stock is taken first-expiry-first-out, never from an "
@@ -159,6 +162,7 @@ def dispense() -> tuple[Response, int]:
             data.pharmacist_username,
             data.pharmacist_password,
             clock.now(),
+            trace_codes=data.trace_codes,
             max_failures=cfg.login_max_failures,
             lockout_seconds=cfg.login_lockout_seconds,
         )

@@ -17,6 +17,7 @@ from pharmacy.schemas import (
     AlertOut,
     CourierEventIn,
     CourierEventOut,
+    DispatchIn,
     DispensedLot,
     DispensingOut,
     FulfilmentIn,
@@ -81,6 +82,7 @@ def dispensing_out(d: Dispensing) -> DispensingOut:
         pharmacist_name=d.pharmacist.name,
         dispensed_at=d.dispensed_at,
         lots=[DispensedLot.model_validate(lot) for lot in d.lots],
+        trace_codes=[box.trace_code for box in d.boxes],
     )
 
 
@@ -372,8 +374,12 @@ def alerts(pharmacy_id: int) -> tuple[Response, int]:
 @operation(
     "A pharmacist on duty dispenses a delivery order; the courier is then called",
     tag="pharmacy",
+    body=DispatchIn,
     response=DispensingOut,
     problems=(
+        "trace_code_invalid",
+        "trace_codes_missing",
+        "trace_code_reused",
         "not_found",
         "already_dispensed",
         "pharmacist_not_on_duty",
@@ -388,7 +394,8 @@ def dispatch(prescription_id: int) -> tuple[Response, int]:
     found = fulfilment.for_prescription(session, prescription_id)
     if found is None or found.method is not FulfilmentMethod.delivery:
         raise NotFound("没有这个配送单")
-    record = courier.dispatch(session, api_account(), found.id, clock.now())
+    data: DispatchIn = body()
+    record = courier.dispatch(session, api_account(), found.id, clock.now(), data.trace_codes)
     return json_model(dispensing_out(record))
 
 

@@ -20,7 +20,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.wrappers import Response as BaseResponse
-from wtforms import HiddenField, PasswordField, StringField
+from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from core import clock
@@ -58,6 +58,10 @@ class IdentityForm(FlaskForm):  # type: ignore[misc]
 class ConfirmForm(FlaskForm):  # type: ignore[misc]
     username = StringField("药师账号", validators=[DataRequired("请药师输入账号")])
     password = PasswordField("药师密码", validators=[DataRequired("请药师输入密码")])
+    # A scanner types each box's code and Enter: one code a line.
+    trace_codes = TextAreaField(
+        "药品追溯码（逐盒扫描，每行一个）", validators=[DataRequired("请逐盒扫描药品追溯码")]
+    )
 
 
 class ResetForm(FlaskForm):  # type: ignore[misc]
@@ -156,6 +160,7 @@ def serve() -> str | BaseResponse:
         reset_form=ResetForm(),
         identity_ok=session.get(CHECK) is not None,
         reader_url=url_for(".demo_reader") if settings().demo_mode else settings().kiosk_reader_url,
+        demo_mode=settings().demo_mode,
     )
 
 
@@ -194,6 +199,7 @@ def dispense() -> str | BaseResponse:
             form.username.data,
             form.password.data,
             clock.now(),
+            trace_codes=(form.trace_codes.data or "").splitlines(),
             max_failures=cfg.login_max_failures,
             lockout_seconds=cfg.login_lockout_seconds,
         )

@@ -34,3 +34,20 @@
     }).catch(function () { button.hidden = true; input.focus(); });
   });
 })();
+
+// Demo only: fill in a made-up traceability code for each drug, as a scanner would type them.
+(function () {
+  var button = document.getElementById("demo-trace");
+  var field = document.getElementById("trace_codes");
+  if (!button || !field) return;
+  button.hidden = false;
+  button.addEventListener("click", function () {
+    var codes = [];
+    for (var i = 0; i < Number(button.dataset.boxes || 1); i++) {
+      var code = "8";
+      while (code.length < 20) code += Math.floor(Math.random() * 10);
+      codes.push(code);
+    }
+    field.value = codes.join("\n");
+  });
+})();
