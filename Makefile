@@ -27,6 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python -m dev.house_rules
 
 # The suite runs on PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL); without
 # PostgreSQL it falls back to SQLite and says so, unless REQUIRE_SERVICES=1.

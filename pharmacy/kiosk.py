@@ -117,7 +117,7 @@ def scan(session: Session, account: Account, code: str, now: dt.datetime) -> Sca
     if fulfilment is not None and fulfilment.pharmacy_id != kiosk.pharmacy_id:
         raise rules.ReservedElsewhere(f"已预留在{fulfilment.pharmacy.name}，请到该药房取药")
     person = prescription.person
-    age = identity_rules.age_on(person.birth_date, now.date())
+    age = identity_rules.age_on(person.birth_date, clock.day_of(now))
     audit.record(session, actor_of(account), "kiosk.scan", "prescription", prescription.id)
     return Scanned(
         prescription,

@@ -69,7 +69,7 @@ def claim_next(session: Session, account: Account, now: dt.datetime) -> Prescrip
     pharmacist = practitioners.practitioner_for(session, account)
     if pharmacist.kind is not PractitionerKind.pharmacist:
         raise Forbidden("只有药师可以审核处方")
-    practitioners.ensure_eligible(pharmacist, now.date())
+    practitioners.ensure_eligible(pharmacist, clock.day_of(now))
     stale = now - dt.timedelta(seconds=CLAIM_SECONDS)
     prescription = session.scalar(
         select(Prescription)

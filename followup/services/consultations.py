@@ -104,7 +104,7 @@ def start(
     diagnosis = session.get(OfflineDiagnosis, request.diagnosis_id)
     try:
         rules.check_return_visit(
-            diagnosis, context.patient.id, now.date(), settings.return_visit_window_days
+            diagnosis, context.patient.id, clock.day_of(now), settings.return_visit_window_days
         )
     except rules.FirstVisitNotAllowed as exc:
         exc.extra["handoff"] = {

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, outbox
+from core import audit, clock, outbox
 from core.audit import Actor
 from core.clock import CHINA
 from core.errors import DomainError, NotFound, ValidationFailed
@@ -69,7 +69,7 @@ def create(
         source=source,
         state=ReferralState.requested,
         requested_by_id=actor.account_id,
-        follow_up_due=(now + dt.timedelta(days=REFERRAL_FOLLOW_UP_DAYS)).date(),
+        follow_up_due=clock.day_of(now) + dt.timedelta(days=REFERRAL_FOLLOW_UP_DAYS),
         created_at=now,
         updated_at=now,
     )

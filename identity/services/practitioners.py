@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, signing
+from core import audit, clock, signing
 from core.audit import Actor
 from core.errors import DomainError, ValidationFailed
 from identity import face, rules
@@ -191,7 +191,7 @@ def ensure_fresh_face_check(practitioner: Practitioner, now: dt.datetime) -> Non
 
 def ensure_may_act(practitioner: Practitioner, now: dt.datetime) -> None:
     """Accepting a visit, signing a prescription or a review: eligible, and face-checked."""
-    ensure_eligible(practitioner, now.date())
+    ensure_eligible(practitioner, clock.day_of(now))
     ensure_fresh_face_check(practitioner, now)
 
 

@@ -110,7 +110,7 @@ def index() -> str:
         active=visits.active_for_doctor(session, doctor),
         pending_count=len(diagnoses.pending(session, doctor.department)),
         face_valid=doctor.face_checked_until is not None and doctor.face_checked_until > now,
-        eligibility=practitioners.eligibility_of(doctor, now.date()),
+        eligibility=practitioners.eligibility_of(doctor, clock.day_of(now)),
         now=now,
     )
 

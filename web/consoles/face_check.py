@@ -55,5 +55,5 @@ def index() -> str | Response:
         form=form,
         practitioner=practitioner,
         valid_until=until if until and until > now else None,
-        eligibility=service.eligibility_of(practitioner, now.date()),
+        eligibility=service.eligibility_of(practitioner, clock.day_of(now)),
     )

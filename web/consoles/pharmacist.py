@@ -70,7 +70,7 @@ def index() -> str:
         action=ActionForm(),
         face_valid=pharmacist.face_checked_until is not None
         and pharmacist.face_checked_until > now,
-        eligibility=practitioners.eligibility_of(pharmacist, now.date()),
+        eligibility=practitioners.eligibility_of(pharmacist, clock.day_of(now)),
     )
 
 

@@ -1,0 +1,77 @@
+"""House rules as lint, each with its own test (tests/test_house_rules.py), run by the suite.
+
+`calendar-day`: no `.date()` of a datetime anywhere but core/clock.py. Our instants are aware
+UTC; `.date()` of one is the UTC day, which is yesterday in China until 08:00 — a prescription
+valid "today", an age on a birthday, a daily limit all go wrong. `core.clock.day_of(instant)` is
+the China calendar day, and the only place that may call `.date()`.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("core", "identity", "followup", "prescriptions", "pharmacy", "web", "bot", "bench")
+ALLOWED = {Path("core/clock.py")}
+
+
+@dataclass(frozen=True)
+class Violation:
+    path: Path
+    line: int
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.rule}: {self.message}"
+
+
+def calendar_day(source: str, path: Path) -> list[Violation]:
+    if path in ALLOWED:
+        return []
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "date"
+            and not node.args
+            and not node.keywords
+        ):
+            found.append(
+                Violation(
+                    path,
+                    node.lineno,
+                    "calendar-day",
+                    ".date() of an instant is the UTC day: use core.clock.day_of(instant)",
+                )
+            )
+    return sorted(found, key=lambda v: v.line)
+
+
+RULES = (calendar_day,)
+
+
+def check(root: Path = ROOT) -> list[Violation]:
+    found: list[Violation] = []
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            relative = path.relative_to(root)
+            source = path.read_text("utf-8")
+            for rule in RULES:
+                found.extend(rule(source, relative))
+    return found
+
+
+def main() -> int:
+    found = check()
+    for violation in found:
+        print(violation)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""The house rules hold in the tree, and each rule catches what it is for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dev import house_rules
+
+
+def test_the_tree_keeps_the_house_rules() -> None:
+    assert [str(v) for v in house_rules.check()] == []
+
+
+def test_calendar_day_catches_the_utc_day_and_lets_the_clock_be() -> None:
+    caught = house_rules.calendar_day(
+        "age = age_on(birth, now.date())\nday = (now + delta).date()\n", Path("web/x.py")
+    )
+    assert [v.line for v in caught] == [1, 2]
+    allowed = "def day_of(at):\n    return at.astimezone(CHINA).date()\n"
+    assert house_rules.calendar_day(allowed, Path("core/clock.py")) == []
+    # A date built from parts, or a date's own methods, is not an instant's day.
+    fine = "d = dt.date(2026, 1, 1)\nx = d.isoformat()\ny = value.date_of_birth\n"
+    assert house_rules.calendar_day(fine, Path("web/x.py")) == []
