@@ -14,6 +14,7 @@ from core import audit, clock
 from core.audit import Actor
 from core.errors import DomainError, Forbidden, InvalidState, NotFound
 from core.notify import notify
+from followup.services import follow_ups
 from identity.models import Account, Practitioner
 from identity.rules import PractitionerKind
 from identity.services import actor_of, practitioners
@@ -207,6 +208,13 @@ def approve(
         )
     if major:
         prescription.review_note = reason[:300]
+    if long_term.needs_consent(prescription):
+        today = clock.day_of(now)
+        supply = max(item.days for item in prescription.items)
+        follow_ups.fit_to_supply(
+            session, prescription.person_id, prescription.diagnosis_code,
+            today + dt.timedelta(days=supply), today,
+        )  # fmt: skip
     content = {
         "prescription": prescribing.signed_content(prescription),
         "doctor_signature": prescription.doctor_signature,

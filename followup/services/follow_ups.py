@@ -17,6 +17,7 @@ from core.notify import notify
 from followup import classification
 from followup.classification import Control, Findings
 from followup.models import (
+    ChronicDisease,
     Contract,
     ContractState,
     FollowUpPlan,
@@ -260,3 +261,38 @@ def alert_family_doctor(session: Session, person_id: int, text: str, today: dt.d
     if contract is not None and _once(session, "reading_alert", contract.id, today):
         notify(session, contract.team.lead.account_id, "reading.alert", "签约居民读数危急",
                text, {"contract_id": contract.id})  # fmt: skip
+
+
+# The chronic diseases family doctors follow up, by the ICD-10 codes of their diagnoses.
+DISEASE_OF_ICD = {"I10": ChronicDisease.hypertension, "E11": ChronicDisease.diabetes}
+REVIEW_BEFORE_SUPPLY_ENDS = dt.timedelta(days=7)
+
+
+def fit_to_supply(
+    session: Session, person_id: int, icd10_code: str, supply_ends: dt.date, today: dt.date
+) -> list[FollowUpPlan]:
+    """A long prescription (长期处方, up to 12 weeks) moves the follow-up of its disease to a
+    week before the drugs run out, so that the patient is seen before a refill, never after."""
+    disease = next(
+        (d for prefix, d in DISEASE_OF_ICD.items() if icd10_code.upper().startswith(prefix)), None
+    )
+    if disease is None:
+        return []
+    latest = max(today, supply_ends - REVIEW_BEFORE_SUPPLY_ENDS)
+    plans = session.scalars(
+        select(FollowUpPlan).where(
+            FollowUpPlan.person_id == person_id,
+            FollowUpPlan.disease == disease,
+            FollowUpPlan.active.is_(True),
+            FollowUpPlan.next_due_on > latest,
+        )
+    ).all()
+    for plan in plans:
+        before = plan.next_due_on
+        plan.next_due_on = latest
+        audit.record(
+            session, Actor.system(), "follow_up.fit_to_supply", "follow_up_plan", plan.id,
+            {"from": before.isoformat(), "to": latest.isoformat()},
+        )  # fmt: skip
+    session.flush()
+    return list(plans)

@@ -288,3 +288,35 @@ def test_the_pharmacist_console_shows_what_else_is_taken_and_asks_for_the_reason
     assert approved is not None
     assert approved.state is PrescriptionState.approved
     assert approved.review_note == "会诊后同意联用"
+
+
+def test_a_long_prescription_brings_the_follow_up_before_the_drugs_run_out(
+    client: FlaskClient, world: World
+) -> None:
+    from followup.models import FollowUpPlan
+    from followup.services import contracts
+
+    family_doctor = factories.practitioner(kind=PractitionerKind.family_doctor, department="全科")
+    team = contracts.create_team(
+        world.session, Actor.system(), "赵医生团队", "东城社区卫生服务中心", family_doctor, []
+    )
+    headers = bearer(world.session, account=world.patient)
+    agreement = client.get("/api/v1/family-doctor/agreement", headers=headers).json
+    signed = client.post(
+        "/api/v1/me/contracts",
+        headers=headers,
+        json={"team_id": team.id, "agreement_version": agreement["version"],
+              "agreement_digest": agreement["digest"]},
+    )  # fmt: skip
+    assert signed.status_code == 201, signed.json
+    plan = world.session.scalars(select(FollowUpPlan)).one()
+    plan.next_due_on = clock.today() + dt.timedelta(days=90)  # the usual quarterly visit
+    twelve_weeks = world.write(("缬沙坦", 80, 1, 84), stable=STABLE)
+    consent = f"/api/v1/prescriptions/{twelve_weeks.id}/long-term-consent"
+    assert client.post(consent, headers=headers).status_code == 200
+    world.session.expire_all()
+    account, now = world.pharmacist.account, clock.now()
+    assert review.claim_next(world.session, account, now) is not None
+    review.approve(world.session, account, twelve_weeks.id, now)
+    world.session.refresh(plan)
+    assert plan.next_due_on == clock.today() + dt.timedelta(days=84 - 7)
