@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -50,9 +50,13 @@ class AuditKeys:
         def hkdf(info: bytes) -> bytes:
             return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret)
 
-        private = Ed25519PrivateKey.from_private_bytes(hkdf(b"hospital audit checkpoints"))
-        public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        return cls(hkdf(b"hospital audit links"), hkdf(b"hospital audit checkpoints"), public)
+        seed = hkdf(b"hospital audit checkpoints")
+        public = (
+            Ed25519PrivateKey.from_private_bytes(seed)
+            .public_key()
+            .public_bytes(Encoding.Raw, PublicFormat.Raw)
+        )
+        return cls(hkdf(b"hospital audit links"), seed, public)
 
     @property
     def fingerprint(self) -> str:
@@ -120,13 +124,7 @@ class Checkpoint:
 
 def sign_checkpoint(keys: AuditKeys, tree_size: int, head_hash: str, at: dt.datetime) -> Checkpoint:
     unsigned = Checkpoint(tree_size, head_hash, at.isoformat(), keys.fingerprint, "")
-    return Checkpoint(
-        tree_size,
-        head_hash,
-        unsigned.signed_at,
-        keys.fingerprint,
-        signing.sign(keys.signing_private, unsigned.statement()),
-    )
+    return replace(unsigned, signature=signing.sign(keys.signing_private, unsigned.statement()))
 
 
 def _take_sealer_lock(session: Session) -> bool:

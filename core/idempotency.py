@@ -44,39 +44,39 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
 
 
-def claim(session: Session, claim: Claim) -> IdempotentRequest | None:
+def claim(session: Session, request: Claim) -> IdempotentRequest | None:
     """Wait for any request holding this key, then return its kept answer (or None: go on)."""
-    if not KEY_PATTERN.match(claim.key):
+    if not KEY_PATTERN.match(request.key):
         raise InvalidIdempotencyKey()
     if session.get_bind().dialect.name == "postgresql":
-        lock = hashlib.sha256(f"{claim.account_id}:{claim.key}".encode()).digest()[:8]
+        lock = hashlib.sha256(f"{request.account_id}:{request.key}".encode()).digest()[:8]
         session.execute(
             text("SELECT pg_advisory_xact_lock(:k)"),
             {"k": int.from_bytes(lock, "big", signed=True)},
         )
     kept = session.scalar(
         select(IdempotentRequest).where(
-            IdempotentRequest.account_id == claim.account_id,
-            IdempotentRequest.key == claim.key,
+            IdempotentRequest.account_id == request.account_id,
+            IdempotentRequest.key == request.key,
             IdempotentRequest.created_at > utcnow() - KEEP_FOR,
         )
     )
-    if kept is not None and kept.fingerprint != claim.fingerprint:
+    if kept is not None and kept.fingerprint != request.fingerprint:
         raise IdempotencyKeyReused()
     return kept
 
 
-def remember(session: Session, claim: Claim, status: int, content_type: str, body: bytes) -> None:
+def remember(session: Session, request: Claim, status: int, content_type: str, body: bytes) -> None:
     session.execute(
         delete(IdempotentRequest).where(
-            IdempotentRequest.account_id == claim.account_id, IdempotentRequest.key == claim.key
+            IdempotentRequest.account_id == request.account_id, IdempotentRequest.key == request.key
         )
     )  # an expired answer under the same key
     session.add(
         IdempotentRequest(
-            account_id=claim.account_id,
-            key=claim.key,
-            fingerprint=claim.fingerprint,
+            account_id=request.account_id,
+            key=request.key,
+            fingerprint=request.fingerprint,
             status=status,
             content_type=content_type,
             body=body,

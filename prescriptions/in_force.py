@@ -11,23 +11,30 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from core.clock import day_of
 from prescriptions.medication import Medicine
-from prescriptions.models import Prescription, PrescriptionState
+from prescriptions.models import Drug, Prescription, PrescriptionItem, PrescriptionState
 from prescriptions.reported import current
 
 PENDING = (PrescriptionState.written, PrescriptionState.signed, PrescriptionState.approved)
 
 
-def medicines_in_force(
+def medicine_of(drug: Drug, days: int, source: str = "本处方") -> Medicine:
+    """A catalogue drug as the medication checks see it."""
+    return Medicine(drug.generic_name, tuple(drug.ingredients), drug.atc, days, source)
+
+
+def prescribed_in_force(
     session: Session, person_id: int, day: dt.date, *, excluding: int | None = None
 ) -> list[Medicine]:
+    """The drugs of the person's other prescriptions still in force on `day`."""
     rows = session.scalars(
         select(Prescription)
         .where(Prescription.person_id == person_id)
         .where(Prescription.state.in_(PENDING))
+        .options(selectinload(Prescription.items).selectinload(PrescriptionItem.drug))
         .order_by(Prescription.id)
     ).all()
     found: list[Medicine] = []
@@ -43,25 +50,18 @@ def medicines_in_force(
                 status = prescription.state.label
             else:
                 continue
-            if left <= 0:
-                continue
-            found.append(
-                Medicine(
-                    name=item.drug.generic_name,
-                    ingredients=tuple(item.drug.ingredients),
-                    atc=item.drug.atc,
-                    days=left,
-                    source=f"处方 #{prescription.id}，{status}",
-                )
-            )
-    for reported in current(session, person_id):
-        found.append(
-            Medicine(
-                name=reported.name,
-                ingredients=tuple(reported.ingredients),
-                atc=reported.atc,
-                days=0,  # taken for as long as the patient says; no supply to add up
-                source="患者自述在用",
-            )
-        )
+            if left > 0:
+                found.append(medicine_of(item.drug, left, f"处方 #{prescription.id}，{status}"))
     return found
+
+
+def medicines_in_force(
+    session: Session, person_id: int, day: dt.date, *, excluding: int | None = None
+) -> list[Medicine]:
+    """Prescribed and reported: everything the checks hold a new prescription against."""
+    reported = [
+        # Taken for as long as the patient says: no supply to add up (days 0).
+        Medicine(r.name, tuple(r.ingredients), r.atc, 0, "患者自述在用")
+        for r in current(session, person_id)
+    ]
+    return prescribed_in_force(session, person_id, day, excluding=excluding) + reported

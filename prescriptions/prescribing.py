@@ -18,7 +18,7 @@ from identity import rules as identity_rules
 from identity.models import Account
 from identity.services import actor_of, practitioners
 from prescriptions import long_term, medication, rules
-from prescriptions.in_force import medicines_in_force
+from prescriptions.in_force import medicine_of, medicines_in_force
 from prescriptions.models import (
     Drug,
     Prescription,
@@ -67,11 +67,12 @@ def _checked_items(
     if missing:
         raise rules.UnknownDrug("药品目录尚未加载或该药品已停用（hospital drugs load）")
     new = [
-        medication.Medicine(d.generic_name, tuple(d.ingredients), d.atc, item.days)
-        for item, d in zip(draft.items, (drugs[c] for c in codes), strict=True)
+        medicine_of(drugs[code], item.days) for item, code in zip(draft.items, codes, strict=True)
     ]
     in_force = medicines_in_force(session, consultation.person_id, day, excluding=revising)
-    rules.refuse_first(medication.findings(new, in_force, rules.supply_limit(context)))
+    rules.refuse_first(
+        medication.findings(new, in_force, rules.supply_limit(draft.stable_chronic_reason))
+    )
     return [
         PrescriptionItem(
             line=line,

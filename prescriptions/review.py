@@ -19,8 +19,8 @@ from identity.models import Account, Practitioner
 from identity.rules import PractitionerKind
 from identity.services import actor_of, practitioners
 from prescriptions import long_term, medication, prescribing, redemption, rules
-from prescriptions.in_force import medicines_in_force
-from prescriptions.medication import Finding, Medicine, Severity
+from prescriptions.in_force import medicine_of, medicines_in_force
+from prescriptions.medication import Finding, Severity
 from prescriptions.models import Prescription, PrescriptionState
 from prescriptions.screening import screen
 
@@ -146,18 +146,11 @@ def assess(prescription: Prescription, day: dt.date) -> list[Finding]:
         session = object_session(prescription)
         if session is None:
             raise RuntimeError("the prescription is not attached to a session")
-        new = [
-            Medicine(i.drug.generic_name, tuple(i.drug.ingredients), i.drug.atc, i.days)
-            for i in prescription.items
-        ]
+        new = [medicine_of(i.drug, i.days) for i in prescription.items]
         in_force = medicines_in_force(
             session, prescription.person_id, day, excluding=prescription.id
         )
-        limit = (
-            rules.STABLE_CHRONIC_MAX_DAYS
-            if prescription.stable_chronic_reason
-            else rules.NORMAL_MAX_DAYS
-        )
+        limit = rules.supply_limit(prescription.stable_chronic_reason)
         findings.extend(medication.findings(new, in_force, limit))
         if long_term.needs_consent(prescription) and prescription.long_term_consented_at is None:
             findings.append(

@@ -167,13 +167,9 @@ def allergy_match(
     return None
 
 
-def supply_limit(context: Context) -> int:
+def supply_limit(stable_chronic_reason: str | None) -> int:
     """Days of supply allowed: 4 weeks, or 12 for a stable chronic patient with the reason."""
-    return (
-        STABLE_CHRONIC_MAX_DAYS
-        if (context.stable_chronic_reason or "").strip()
-        else NORMAL_MAX_DAYS
-    )
+    return STABLE_CHRONIC_MAX_DAYS if (stable_chronic_reason or "").strip() else NORMAL_MAX_DAYS
 
 
 def check(items: list[tuple[ItemDraft, Screened]], context: Context) -> None:
@@ -199,7 +195,7 @@ def check(items: list[tuple[ItemDraft, Screened]], context: Context) -> None:
         context.guardian_recorded and (context.accompanying_physician or "").strip()
     ):
         raise GuardianRequired("请确认并登记监护人及陪同的相关专业医师")
-    limit = supply_limit(context)
+    limit = supply_limit(context.stable_chronic_reason)
     for item, _ in items:
         if item.days < 1 or item.days > limit:
             raise SupplyTooLong(

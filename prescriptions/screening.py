@@ -13,10 +13,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from pypinyin import Style, lazy_pinyin
 
+from core.text import simplified
 from prescriptions.catalogue import (
     ControlClass,
     ControlledIngredient,
@@ -69,18 +69,11 @@ PROCESSED_HERBS = (
 )  # fmt: skip
 
 
-@cache
-def _traditional_to_simplified() -> Any:
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
 def normalise(name: str) -> str:
     """Full-width to half-width, traditional to simplified characters (嗎啡 → 吗啡), lower
     case, no strength, no spaces or punctuation."""
     text = unicodedata.normalize("NFKC", name)
-    text = _traditional_to_simplified().convert(text).lower().translate(VARIANTS)
+    text = simplified(text).lower().translate(VARIANTS)
     text = STRENGTH.sub("", text)
     return PUNCTUATION.sub("", text)
 
@@ -252,29 +245,41 @@ def screen(name: str, day: dt.date) -> Screened:
     )
 
 
+@cache
+def _contained_keys() -> tuple[tuple[ControlledIngredient, str], ...]:
+    """Each controlled ingredient's Chinese names as they may stand inside a longer name,
+    normalised once: a toxic herb by its core name (生马钱子 → 马钱子), since the raw herb, or a
+    product of it, is what 马钱子 or 马钱子粉 may be."""
+    keys = []
+    for ingredient in controlled_ingredients():
+        for alias in (ingredient.name, *ingredient.aliases):
+            key = normalise(alias)
+            if ingredient.control_class is ControlClass.toxic_tcm:
+                key = key.removeprefix(HERB_PREFIXES[0]).removeprefix(HERB_PREFIXES[1])
+            if len(key) >= 2 and not key.isascii():
+                keys.append((ingredient, key))
+    return tuple(keys)
+
+
 def _unknown(name: str, day: dt.date) -> Screened:
     """Not in the catalogue: cannot be prescribed. If it names a controlled ingredient inside a
-    longer unknown name (复方XX可待因), it is reported blocked too."""
+    longer unknown name (复方XX可待因), it is reported blocked too; fail closed."""
     text = normalise(name)
-    for ingredient in controlled_ingredients():
-        if ingredient.effective_from > day:
+    for ingredient, key in _contained_keys():
+        if ingredient.effective_from > day or key not in text:
             continue
-        for alias in (ingredient.name, *ingredient.aliases):
-            alias_key = normalise(alias)
-            if ingredient.control_class is ControlClass.toxic_tcm:
-                # 马钱子, 马钱子粉: the raw herb or a product of it; fail closed.
-                alias_key = alias_key.removeprefix(HERB_PREFIXES[0]).removeprefix(HERB_PREFIXES[1])
-                if any(alias_key in form and form in text for form in PROCESSED_HERBS):
-                    continue
-            if len(alias_key) >= 2 and not alias_key.isascii() and alias_key in text:
-                return Screened(
-                    name,
-                    False,
-                    True,
-                    ingredient.control_class,
-                    (),
-                    f"未知药品，且名称含{ingredient.control_class.label}“{ingredient.name}”",
-                )
+        if ingredient.control_class is ControlClass.toxic_tcm and any(
+            key in form and form in text for form in PROCESSED_HERBS
+        ):
+            continue  # 法半夏, 胆南星: a legal processed form, not the raw herb
+        return Screened(
+            name,
+            False,
+            True,
+            ingredient.control_class,
+            (),
+            f"未知药品，且名称含{ingredient.control_class.label}“{ingredient.name}”",
+        )
     return Screened(name, False, False, None, (), "药品目录中没有该药品，不能开具")
 
 

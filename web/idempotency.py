@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
         account = bearer_account()
         if account is None:
             return None  # the view answers 401 (or is public: the header means nothing there)
+        g.api_account = account  # the view's api_account() uses it rather than look it up again
         claim = idempotency.Claim(
             account.id,
             key.strip(),

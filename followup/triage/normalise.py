@@ -11,6 +11,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
+from core.text import simplified
+
 # Cantonese (and a few other regional) words → Mandarin, longest first. Only words whose
 # Mandarin reading the lexicon uses; ordinary words are left alone.
 DIALECT = (
@@ -100,13 +102,6 @@ class Text:
 
     def plain_index(self, pinyin_index: int) -> int:
         return self.origin[min(pinyin_index, len(self.origin) - 1)]
-
-
-@cache
-def _t2s() -> object:
-    import opencc
-
-    return opencc.OpenCC("t2s")
 
 
 @cache
@@ -211,7 +206,7 @@ def _fix_homophones(text: str) -> str:
 
 def normalise(message: str) -> Text:
     text = unicodedata.normalize("NFKC", message).lower()
-    text = _t2s().convert(text)  # type: ignore[attr-defined]
+    text = simplified(text)
     text = _DIALECT.sub(lambda m: _DIALECT_MAP[m.group(0)], text)
     text = _fix_homophones(text)
     text = _PERCENT.sub(lambda m: m.group(1) + "%", text)

@@ -10,7 +10,7 @@ from core import clock
 from identity.models import Role
 from identity.services import patients
 from prescriptions import reported
-from prescriptions.in_force import medicines_in_force
+from prescriptions.in_force import prescribed_in_force
 from prescriptions.schemas import MedicineInForceOut, MedicinesOut, ReportedMedicineIn
 from web.auth import api_account, api_roles_required
 from web.errors import ApiProblem
@@ -25,8 +25,7 @@ def _listing(person_id: int) -> MedicinesOut:
     session = db_session()
     prescribed = [
         MedicineInForceOut(name=m.name, source=m.source)
-        for m in medicines_in_force(session, person_id, clock.today())
-        if m.days > 0
+        for m in prescribed_in_force(session, person_id, clock.today())
     ]
     own = [
         MedicineInForceOut(name=r.name, source="患者自述在用", reported_medicine_id=r.id)

@@ -44,6 +44,7 @@ REFUSALS = (
 
 def prescription_out(p: Prescription, for_patient: bool = False) -> PrescriptionOut:
     show_code = for_patient and p.state is PrescriptionState.approved and p.redeemed_at is None
+    long = long_term.needs_consent(p)
     return PrescriptionOut(
         id=p.id,
         revision=p.revision,
@@ -63,9 +64,9 @@ def prescription_out(p: Prescription, for_patient: bool = False) -> Prescription
         review_note=p.review_note,
         escalated=p.escalated_at is not None,
         redemption_code=p.redemption_code if show_code else None,
-        long_term=long_term.needs_consent(p),
+        long_term=long,
         long_term_consented_at=p.long_term_consented_at,
-        long_term_notice=long_term.NOTICE if long_term.needs_consent(p) else None,
+        long_term_notice=long_term.NOTICE if long else None,
         items=[
             ItemOut(
                 line=i.line,
