@@ -34,9 +34,7 @@ def needed_units(prescription: Prescription) -> dict[int, int]:
     """Units of each drug the prescription needs (two lines of one drug add up)."""
     needed: dict[int, int] = defaultdict(int)
     for item in prescription.items:
-        needed[item.drug_id] += rules.units_needed(
-            item.dose_mg, item.drug.strength, item.times_per_day, item.days
-        )
+        needed[item.drug_id] += item.units_to_dispense
     return dict(needed)
 
 

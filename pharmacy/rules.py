@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 
 from core.errors import DomainError
 
 EARTH_RADIUS_KM = 6371.0
-MG_STRENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*mg\s*$", re.IGNORECASE)
 LOW_STOCK_UNITS = 60  # fewer units than this of a drug at a pharmacy is low
 NEAR_EXPIRY_DAYS = 90  # a lot expiring within this many days is flagged
 
@@ -85,16 +83,6 @@ class InvalidStock(DomainError):
     code = "invalid_stock"
     status = 422
     title = "库存数据无效"
-
-
-def units_needed(dose_mg: float, strength: str, times_per_day: int, days: int) -> int:
-    """Units (tablets, capsules) for the whole course: whole units per dose. A strength not in
-    mg (an inhaler's μg per puff, a pack of herbs) is dispensed as one unit (one device)."""
-    match = MG_STRENGTH.match(strength or "")
-    if match is None or float(match.group(1)) <= 0:
-        return 1
-    per_dose = math.ceil(dose_mg / float(match.group(1)) - 1e-9)
-    return max(1, per_dose) * times_per_day * days
 
 
 def is_open(hours: dict[str, list[list[str]]], at: dt.datetime) -> bool:

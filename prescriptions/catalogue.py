@@ -68,9 +68,17 @@ class Product:
     route: str
     atc: str
     rx: bool
-    max_daily_dose_mg: float | None
+    max_daily_dose: float | None  # in dose_unit
     product_class: ControlClass | None
     source: str
+    dose_unit: str = "mg"  # what a dose is written in: mg, μg, U, 吸, 滴, 片 …
+    dose_per_unit: float = 1.0  # dose_units in one 最小单位 (5 mg in one 片)
+    unit: str = "片"  # 最小单位
+    pack_size: int = 1  # 最小单位 in one pack
+    pack_unit: str = "盒"
+    price_fen: int | None = None  # per pack
+    approval_no: str = ""  # 国药准字
+    insurance_code: str = ""  # 国家医保药品编码
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -99,24 +107,11 @@ def controlled_ingredients() -> tuple[ControlledIngredient, ...]:
 
 @cache
 def products() -> tuple[Product, ...]:
-    return tuple(
-        Product(
-            code=product_code(row["generic_name"], row["strength"]),
-            generic_name=row["generic_name"],
-            english_name=row["english_name"],
-            brands=_split(row["brands"]),
-            ingredients=_split(row["ingredients"]),
-            dosage_form=row["dosage_form"],
-            strength=row["strength"],
-            route=row["route"],
-            atc=row["atc"],
-            rx=row["rx"] == "Rx",
-            max_daily_dose_mg=float(row["max_daily_dose_mg"]) if row["max_daily_dose_mg"] else None,
-            product_class=ControlClass(row["product_class"]) if row["product_class"] else None,
-            source=row["source"],
-        )
-        for row in _rows("drugs.csv")
-    )
+    """The formulary shipped with the package, read as a hospital's file would be."""
+    from prescriptions import formulary  # it builds Products: imported late, no cycle
+
+    text = resources.files("prescriptions.data").joinpath("drugs.csv").read_text("utf-8")
+    return tuple(formulary.parse(list(csv.reader(text.splitlines()))))
 
 
 def product_code(generic_name: str, strength: str) -> str:

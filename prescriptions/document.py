@@ -13,8 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-import math
-import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -32,6 +30,7 @@ from reportlab.pdfgen.canvas import Canvas
 from core import clock
 from core.crypto import mask_id_number
 from identity import rules as identity_rules
+from prescriptions import dosing
 from prescriptions.models import Prescription, PrescriptionState
 
 FALLBACK_FONT = "STSong-Light"
@@ -73,34 +72,6 @@ def _time(value: dt.datetime | None) -> str:
 
 def kind_label(age: int) -> str:
     return "儿科" if age < PAEDIATRIC_AGE else "普通"
-
-
-def dose_text(dose_mg: float) -> str:
-    """Below 1 mg the dose reads in micrograms (an inhaler's 18 μg, not 0.018 mg)."""
-    return f"{dose_mg * 1000:g} μg" if 0 < dose_mg < 1 else f"{dose_mg:g} mg"
-
-
-def usage_line(dose_mg: float, times_per_day: int, route: str, days: int) -> str:
-    return f"用法：每次 {dose_text(dose_mg)}，每日 {times_per_day} 次，{route}，共 {days} 天"
-
-
-STRENGTH_MG = re.compile(r"^(\d+(?:\.\d+)?)\s*(mg|μg|ug)$", re.IGNORECASE)
-COUNTED_FORMS = (("胶囊", "粒"), ("片", "片"), ("丸", "丸"))
-
-
-def quantity(dose_mg: float, times_per_day: int, days: int, strength: str, form: str) -> str:
-    """规格 × 数量 for what is counted (tablets, capsules, pills): the units the supply takes,
-    rounded up; "" where the form is not counted by unit (solutions, inhalers, injections)."""
-    match = STRENGTH_MG.match(strength.strip())
-    unit = next((u for f, u in COUNTED_FORMS if f in form), None)
-    if match is None or unit is None:
-        return ""
-    per_unit = float(match.group(1)) / (1000 if match.group(2).lower() in ("μg", "ug") else 1)
-    per_dose = dose_mg / per_unit
-    if per_dose <= 0 or abs(per_dose * 4 - round(per_dose * 4)) > 1e-6:
-        return ""  # not a whole, half or quarter unit: the pharmacist decides
-    total = math.ceil(per_dose * times_per_day * days - 1e-9)
-    return f"{strength}×{total}{unit}"
 
 
 def qr_drawing(code: str, size: float) -> Drawing:
@@ -165,24 +136,26 @@ def render(prescription: Prescription, header: Header) -> bytes:
     for item in prescription.items:
         drug = item.drug
         pdf.setFont(font, 10.5)
-        amount = quantity(
-            item.dose_mg, item.times_per_day, item.days, drug.strength, drug.dosage_form
-        )
         pdf.drawString(
             left + 4 * mm,
             y,
-            f"{item.line}. {drug.generic_name}  {drug.dosage_form}  {amount or drug.strength}",
+            f"{item.line}. {drug.generic_name}  {drug.strength}×{drug.pack_size}{drug.unit}/"
+            f"{drug.pack_unit}  ×{item.quantity_text}",
         )
+        if item.amount_fen is not None:
+            pdf.drawRightString(right, y, f"¥{dosing.yuan(item.amount_fen)}")
         y -= 5 * mm
         pdf.setFont(font, 9)
-        pdf.drawString(
-            left + 9 * mm, y, usage_line(item.dose_mg, item.times_per_day, item.route, item.days)
-        )
+        pdf.drawString(left + 9 * mm, y, "用法：" + item.usage)
         y -= 7 * mm
     # 处方管理办法: the blank after the last line is struck through.
     pdf.setFont(font, 9)
     pdf.drawString(left + 4 * mm, y, "（以下空白）")
     pdf.line(left + 30 * mm, y + 1 * mm, right, y + 1 * mm)
+    amounts = [i.amount_fen for i in prescription.items]
+    if amounts and all(a is not None for a in amounts):
+        y -= 6 * mm
+        pdf.drawRightString(right, y, f"金额：¥{dosing.yuan(sum(a or 0 for a in amounts))}")
     if prescription.stable_chronic_reason:
         y -= 6 * mm
         pdf.drawString(left, y, f"长期处方理由：{prescription.stable_chronic_reason[:40]}")

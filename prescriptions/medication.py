@@ -64,10 +64,11 @@ class Interaction:
 
 
 def _matches(selector: str, medicine: Medicine) -> bool:
+    """`atc:C09A|C09B` (any of the classes, combinations included) or `ing:华法林`."""
     kind, _, value = selector.partition(":")
     if kind == "atc":
-        return bool(medicine.atc) and medicine.atc.startswith(value)
-    return value in medicine.ingredients
+        return bool(medicine.atc) and medicine.atc.startswith(tuple(value.split("|")))
+    return any(v in medicine.ingredients for v in value.split("|"))
 
 
 @cache

@@ -22,11 +22,32 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.crypto import EncryptedText
 from core.db import Base, UTCDateTime, utcnow
 from core.models import BigId
+from prescriptions import dosing
 from prescriptions.catalogue import ControlClass
 
 if TYPE_CHECKING:
     from followup.models import Consultation
     from identity.models import Person, Practitioner
+
+
+class FormularyVersion(Base):
+    """One import of the hospital's drug dictionary (药品字典): what it changed, kept for good so
+    any prescription can be read against the formulary of its day."""
+
+    __tablename__ = "formulary_versions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    products: Mapped[int] = mapped_column(Integer)
+    added: Mapped[int] = mapped_column(Integer)
+    changed: Mapped[int] = mapped_column(Integer)
+    retired: Mapped[int] = mapped_column(Integer)
+    # [{"code", "name", "change": added|changed|retired, "fields": {field: [old, new]}}]
+    diff: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    imported_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Drug(Base):
@@ -43,12 +64,26 @@ class Drug(Base):
     route: Mapped[str] = mapped_column(String(16))
     atc: Mapped[str] = mapped_column(String(16))
     rx: Mapped[bool] = mapped_column(Boolean)
-    max_daily_dose_mg: Mapped[float | None] = mapped_column(Float)
+    max_daily_dose: Mapped[float | None] = mapped_column(Float)  # in dose_unit
+    dose_unit: Mapped[str] = mapped_column(String(8), default="mg")
+    dose_per_unit: Mapped[float] = mapped_column(Float, default=1.0)  # dose_units per 最小单位
+    unit: Mapped[str] = mapped_column(String(8), default="片")  # 最小单位
+    pack_size: Mapped[int] = mapped_column(Integer, default=1)
+    pack_unit: Mapped[str] = mapped_column(String(8), default="盒")
+    price_fen: Mapped[int | None] = mapped_column(Integer)  # per pack
+    approval_no: Mapped[str] = mapped_column(String(32), default="")  # 国药准字
+    insurance_code: Mapped[str] = mapped_column(String(32), default="")  # 医保药品编码
+    formulary_version: Mapped[int | None] = mapped_column(Integer)  # last changed in
     # The strongest control found by screening the product when it was loaded.
     control_class: Mapped[ControlClass | None] = mapped_column(
         Enum(ControlClass, native_enum=False, length=24)
     )
     blocked: Mapped[bool] = mapped_column(Boolean)
+    # A control of the product itself, beyond its ingredients' (a compound under a threshold
+    # rule): kept so the formulary in the database screens as the file did.
+    product_class: Mapped[ControlClass | None] = mapped_column(
+        Enum(ControlClass, native_enum=False, length=24)
+    )
     source: Mapped[str] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -156,13 +191,49 @@ class PrescriptionItem(Base):
     line: Mapped[int] = mapped_column(Integer)
     drug_id: Mapped[int] = mapped_column(ForeignKey("drugs.id"))
     name_as_written: Mapped[str] = mapped_column(String(100))
-    dose_mg: Mapped[float] = mapped_column(Float)
+    dose: Mapped[float] = mapped_column(Float)
+    dose_unit: Mapped[str] = mapped_column(String(8), default="mg")
+    # 用法 (prescriptions.dosing.FREQUENCIES); times_per_day is the most doses in a day.
+    frequency: Mapped[str | None] = mapped_column(String(8))
     times_per_day: Mapped[int] = mapped_column(Integer)
     route: Mapped[str] = mapped_column(String(16))
     days: Mapped[int] = mapped_column(Integer)
+    # 数量: whole packs for the days, at the price of the day it was written (金额).
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    pack_unit: Mapped[str | None] = mapped_column(String(8))
+    unit_price_fen: Mapped[int | None] = mapped_column(Integer)
+    amount_fen: Mapped[int | None] = mapped_column(Integer)
 
     prescription: Mapped[Prescription] = relationship(back_populates="items")
     drug: Mapped[Drug] = relationship()
+
+    @property
+    def schedule(self) -> dosing.Frequency:
+        return dosing.stored(self.frequency, self.times_per_day)
+
+    @property
+    def units_to_dispense(self) -> int:
+        """最小单位 leaving the pharmacy: whole packs; a line written before packs were kept,
+        the units its course takes."""
+        if self.quantity is not None:
+            return self.quantity * max(self.drug.pack_size, 1)
+        pack = dosing.Pack(self.dose_unit, self.drug.dose_per_unit, self.drug.unit, 1, "", None)
+        return dosing.supply(self.dose, self.schedule, self.days, pack).units
+
+    @property
+    def usage(self) -> str:
+        """用法用量 as printed: 每次 5 mg，每日一次，口服，共 28 天."""
+        return (
+            f"每次 {dosing.dose_text(self.dose, self.dose_unit)}，{self.schedule.label}，"
+            f"{self.route}，共 {self.days} 天"
+        )
+
+    @property
+    def quantity_text(self) -> str:
+        """数量 with the pack unit (2盒), or the units for lines written before packs."""
+        if self.quantity is not None:
+            return f"{self.quantity}{self.pack_unit or self.drug.pack_unit}"
+        return f"{self.units_to_dispense}{self.drug.unit}"
 
 
 class ReportedMedicine(Base):

@@ -17,7 +17,8 @@ from followup.services import consultations as visits
 from identity import rules as identity_rules
 from identity.models import Account
 from identity.services import actor_of, practitioners
-from prescriptions import long_term, medication, rules
+from prescriptions import dosing, long_term, medication, rules
+from prescriptions.catalogue import Product
 from prescriptions.in_force import medicine_of, medicines_in_force
 from prescriptions.models import (
     Drug,
@@ -60,6 +61,9 @@ def _checked_items(
         stable_chronic_reason=draft.stable_chronic_reason,
         allergens=rules.allergens_of(allergies, day),
     )
+    screened = [
+        rules.picked(result, item) for item, result in zip(draft.items, screened, strict=True)
+    ]
     rules.check(list(zip(draft.items, screened, strict=True)), context)
     codes = [result.products[0].code for result in screened]
     drugs = {d.code: d for d in session.scalars(select(Drug).where(Drug.code.in_(codes)))}
@@ -74,20 +78,46 @@ def _checked_items(
         medication.findings(new, in_force, rules.supply_limit(draft.stable_chronic_reason))
     )
     return [
-        PrescriptionItem(
-            line=line,
-            drug_id=drugs[code].id,
-            drug=drugs[code],
-            name_as_written=item.drug_name[:100],
-            dose_mg=float(item.dose_mg),
-            times_per_day=item.times_per_day,
-            route=route or drugs[code].route,
-            days=item.days,
-        )
-        for line, (item, code, route) in enumerate(
-            zip(draft.items, codes, draft.routes, strict=True), start=1
+        _item(line, item, result.products[0], drugs[code], route)
+        for line, (item, result, code, route) in enumerate(
+            zip(draft.items, screened, codes, draft.routes, strict=True), start=1
         )
     ]
+
+
+def _item(
+    line: int, item: rules.ItemDraft, product: Product, drug: Drug, route: str
+) -> PrescriptionItem:
+    """A checked line with its 用法, its whole packs and their price as of today."""
+    dose, freq = item.dosing(product)
+    supply = dosing.supply(dose, freq, item.days, dosing_pack(drug))
+    return PrescriptionItem(
+        line=line,
+        drug_id=drug.id,
+        drug=drug,
+        name_as_written=item.drug_name[:100],
+        dose=dose,
+        dose_unit=drug.dose_unit,
+        frequency=freq.code,
+        times_per_day=freq.most_in_a_day,
+        route=route or drug.route,
+        days=item.days,
+        quantity=supply.packs,
+        pack_unit=drug.pack_unit,
+        unit_price_fen=drug.price_fen,
+        amount_fen=supply.amount_fen,
+    )
+
+
+def dosing_pack(drug: Drug) -> dosing.Pack:
+    return dosing.Pack(
+        drug.dose_unit,
+        drug.dose_per_unit,
+        drug.unit,
+        drug.pack_size,
+        drug.pack_unit,
+        drug.price_fen,
+    )
 
 
 def prescribe(
@@ -214,13 +244,28 @@ def signed_content(prescription: Prescription) -> dict[str, object]:
                 "drug": i.drug.code,
                 "generic_name": i.drug.generic_name,
                 "strength": i.drug.strength,
-                "dose_mg": float(i.dose_mg),
-                "times_per_day": i.times_per_day,
+                **_signed_dosing(i),
                 "route": i.route,
                 "days": i.days,
             }
             for i in prescription.items
         ],
+    }
+
+
+def _signed_dosing(item: PrescriptionItem) -> dict[str, object]:
+    """用法用量 and 数量 as signed. Lines written before units and packs keep the shape their
+    signature was made over, so it still verifies."""
+    if item.frequency is None and item.quantity is None and item.dose_unit == "mg":
+        return {"dose_mg": float(item.dose), "times_per_day": item.times_per_day}
+    return {
+        "dose": float(item.dose),
+        "dose_unit": item.dose_unit,
+        "frequency": item.frequency,
+        "times_per_day": item.times_per_day,
+        "quantity": item.quantity,
+        "pack_unit": item.pack_unit,
+        "amount_fen": item.amount_fen,
     }
 
 

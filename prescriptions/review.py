@@ -18,7 +18,7 @@ from followup.services import follow_ups
 from identity.models import Account, Practitioner
 from identity.rules import PractitionerKind
 from identity.services import actor_of, practitioners
-from prescriptions import long_term, medication, prescribing, redemption, rules
+from prescriptions import dosing, long_term, medication, prescribing, redemption, rules
 from prescriptions.in_force import medicine_of, medicines_in_force
 from prescriptions.medication import Finding, Severity
 from prescriptions.models import Prescription, PrescriptionState
@@ -128,9 +128,11 @@ def assess(prescription: Prescription, day: dt.date) -> list[Finding]:
             own: list[tuple[str, str]] = []
             if result.blocked or drug.blocked:
                 own.append(("controlled_drug", result.reason or "特殊管理药品"))
-            maximum = drug.max_daily_dose_mg
-            if maximum is not None and item.dose_mg * item.times_per_day > maximum:
-                own.append(("dose_exceeds_max", "日剂量超过最大剂量"))
+            freq = dosing.stored(item.frequency, item.times_per_day)
+            dose = dosing.convert(item.dose, item.dose_unit, drug.dose_unit, drug=drug.generic_name)
+            over = rules.dose_over_max(drug.max_daily_dose, drug.dose_unit, dose, freq)
+            if over is not None:
+                own.append(("dose_exceeds_max", over))
             allergen = rules.allergy_match(drug.ingredients, allergens)
             if allergen is not None:
                 own.append(("allergy_conflict", f"与过敏史（{allergen}）冲突"))

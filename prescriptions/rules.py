@@ -5,9 +5,13 @@ overridable."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import re
+import unicodedata
+from dataclasses import dataclass, replace
 
 from core.errors import DomainError
+from prescriptions import dosing
+from prescriptions.catalogue import Product
 from prescriptions.medication import Finding, Severity
 from prescriptions.screening import Screened, normalise, screen
 
@@ -106,9 +110,19 @@ def refuse_first(findings: list[Finding]) -> None:
 @dataclass(frozen=True)
 class ItemDraft:
     drug_name: str
-    dose_mg: float
-    times_per_day: int
+    dose: float
+    times_per_day: int | None  # with frequency "prn", the most doses a day
     days: int
+    dose_unit: str | None = None  # the product's dose unit if not written
+    frequency: str | None = None  # 用法 (dosing.FREQUENCIES, or as written: 每日两次, bid)
+    drug_id: str | None = None  # the product picked, where a name has several strengths
+
+    def dosing(self, product: Product) -> tuple[float, dosing.Frequency]:
+        """The dose in the product's own unit, and how often: refused if either is unclear."""
+        freq = dosing.frequency(self.frequency, self.times_per_day)
+        unit = dosing.dose_unit(self.dose_unit) if self.dose_unit else product.dose_unit
+        dose = dosing.convert(self.dose, unit, product.dose_unit, drug=self.drug_name)
+        return dose, freq
 
 
 @dataclass(frozen=True)
@@ -170,6 +184,72 @@ def allergy_match(
 def supply_limit(stable_chronic_reason: str | None) -> int:
     """Days of supply allowed: 4 weeks, or 12 for a stable chronic patient with the reason."""
     return STABLE_CHRONIC_MAX_DAYS if (stable_chronic_reason or "").strip() else NORMAL_MAX_DAYS
+
+
+def picked(result: Screened, item: ItemDraft) -> Screened:
+    """A name with several products narrowed to the one the doctor means: by its id, by the
+    exact generic or brand name, by the strength written in the name (氨氯地平 2.5mg), or —
+    only among products of one medicine (_medicine) — the one that makes the dose in the
+    fewest whole units (5 mg: the 5 mg tablet, not two of 2.5 mg). A different release
+    (硝苯地平片 and its 控释片) is never chosen between: the doctor must pick. The name is
+    what was screened, so a picked id must be among the name's products."""
+    if item.drug_id:
+        chosen = tuple(p for p in result.products if p.code == item.drug_id)
+        if not chosen and result.known and not result.blocked:
+            raise UnknownDrug(
+                f"“{result.name}”与所选药品（{item.drug_id}）不符，请重新选择", drug=result.name
+            )
+        return replace(result, products=chosen) if chosen else result
+    if result.blocked or len(result.products) < 2:
+        return result
+    name = normalise(result.name)
+    candidates = (
+        tuple(
+            p
+            for p in result.products
+            if name in {normalise(n) for n in (p.generic_name, *p.brands)}
+        )
+        or result.products
+    )
+    written = _strength_text(result.name)
+    chosen = tuple(
+        p
+        for p in candidates
+        if p.strength and re.search(rf"(?<![\d.]){re.escape(_strength_text(p.strength))}", written)
+    )
+    if len(chosen) == 1:
+        candidates = chosen
+    if len(candidates) > 1 and len({_medicine(p) for p in candidates}) == 1:
+        best = _fewest_whole_units(candidates, item)
+        candidates = (best,) if best is not None else candidates
+    return replace(result, products=candidates)
+
+
+MODIFIED_RELEASE = ("缓释", "控释", "肠溶", "长效", "分散")
+
+
+def _medicine(product: Product) -> tuple[object, ...]:
+    """What makes two products the same medicine for a dose: the ingredients, the route, and
+    whether the form changes the release (a tablet and a capsule of valsartan are one medicine;
+    nifedipine and its controlled-release tablet are not)."""
+    release = next((m for m in MODIFIED_RELEASE if m in product.dosage_form), "")
+    return (tuple(sorted(product.ingredients)), product.route, release, product.dose_unit)
+
+
+def _fewest_whole_units(products: tuple[Product, ...], item: ItemDraft) -> Product | None:
+    fits: list[tuple[float, Product]] = []
+    for product in products:
+        dose, _ = item.dosing(product)  # an unclear dose or 用法 is said as such
+        units = dose / product.dose_per_unit if product.dose_per_unit > 0 else 0
+        if units > 0 and abs(units - round(units)) < 1e-9:
+            fits.append((units, product))
+    # Fewest units; between a tablet and a capsule of one strength, the first in the formulary.
+    return min(fits, key=lambda f: f[0])[1] if fits else None
+
+
+def _strength_text(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower().replace(" ", "")
+    return text.replace("mcg", "μg").replace("ug", "μg")
 
 
 def check(items: list[tuple[ItemDraft, Screened]], context: Context) -> None:
@@ -234,13 +314,21 @@ def check(items: list[tuple[ItemDraft, Screened]], context: Context) -> None:
                 f"“{item.drug_name}”与患者过敏史（{allergen}）冲突", allergen=allergen
             )
     for item, result in items:
-        maximum = result.products[0].max_daily_dose_mg
-        daily = item.dose_mg * item.times_per_day
-        if maximum is not None and daily > maximum:
-            raise DoseExceedsMax(
-                f"“{item.drug_name}”日剂量 {daily:g} mg 超过最大 {maximum:g} mg",
-                max_daily_mg=maximum,
-            )
+        product = result.products[0]
+        dose, freq = item.dosing(product)
+        over = dose_over_max(product.max_daily_dose, product.dose_unit, dose, freq)
+        if over is not None:
+            raise DoseExceedsMax(f"“{item.drug_name}”{over}", max_daily=product.max_daily_dose)
+
+
+def dose_over_max(
+    maximum: float | None, unit: str, dose: float, freq: dosing.Frequency
+) -> str | None:
+    """What is wrong with the daily dose (in `unit`), if it exceeds the product's maximum."""
+    daily = dosing.daily_dose(dose, freq)
+    if maximum is None or daily <= maximum + 1e-9:
+        return None
+    return f"日剂量 {dosing.dose_text(daily, unit)} 超过最大 {dosing.dose_text(maximum, unit)}"
 
 
 def valid_until(issued: dt.date, extra_days: int) -> dt.date:

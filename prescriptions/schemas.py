@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from prescriptions.catalogue import ControlClass
 
@@ -19,6 +20,15 @@ class DrugOut(BaseModel):
     strength: str
     route: str
     rx: bool
+    atc: str = ""
+    dose_unit: str = "mg"
+    unit: str = ""
+    pack_size: int = 1
+    pack_unit: str = ""
+    price_fen: int | None = Field(None, description="per pack, in fen (分)")
+    approval_no: str = Field("", description="国药准字")
+    insurance_code: str = Field("", description="国家医保药品编码")
+    blocked: bool = Field(False, description="special-management: never prescribed online")
 
 
 class DrugList(BaseModel):
@@ -44,11 +54,47 @@ class ScreenOut(BaseModel):
 
 
 class ItemIn(BaseModel):
-    drug: str = Field(min_length=1, max_length=100, description="generic or brand name")
-    dose_mg: float = Field(gt=0, le=100_000, description="dose per administration, mg")
-    times_per_day: int = Field(ge=1, le=12)
+    drug: str = Field(
+        min_length=1, max_length=100, description="generic or brand name, may end in a strength"
+    )
+    drug_id: str | None = Field(
+        None, max_length=16, description="the product picked (GET /drugs) where a name has several"
+    )
+    dose: float | None = Field(None, gt=0, le=100_000, description="dose per administration")
+    dose_unit: str | None = Field(
+        None,
+        max_length=8,
+        description="mg μg g U IU ml 吸 揿 喷 滴 片 粒 袋 支 贴 (mcg, 单位 accepted); "
+        "the product's own unit if absent; masses convert",
+    )
+    dose_mg: float | None = Field(
+        None, gt=0, le=100_000, description="dose in mg (older clients; same as dose + mg)"
+    )
+    frequency: str | None = Field(
+        None,
+        max_length=16,
+        description="用法: qd bid tid qid qm qn q12h q8h q6h qod biw tiw qw prn, "
+        "or as written (每日两次, 睡前)",
+    )
+    times_per_day: int | None = Field(
+        None, ge=1, le=12, description="times a day if no frequency; with prn the most a day"
+    )
     route: str = Field("", max_length=16)
     days: int = Field(ge=1, le=366)
+
+    @model_validator(mode="after")
+    def _dose_and_frequency(self) -> ItemIn:
+        if (self.dose is None) == (self.dose_mg is None):
+            raise ValueError("请填写每次剂量 dose（或 dose_mg），二者取一")
+        if self.frequency is None and self.times_per_day is None:
+            raise ValueError("请填写用法 frequency 或每日次数 times_per_day")
+        return self
+
+    @property
+    def amount(self) -> tuple[float, str | None]:
+        if self.dose_mg is not None:
+            return self.dose_mg, "mg"
+        return float(self.dose or 0), self.dose_unit
 
 
 class PrescriptionIn(BaseModel):
@@ -68,10 +114,17 @@ class ItemOut(BaseModel):
     generic_name: str
     name_as_written: str
     strength: str
-    dose_mg: float
+    dose: float
+    dose_unit: str
+    dose_mg: float | None = Field(None, description="the dose in mg where it is a mass")
+    frequency: str | None = Field(None, description="用法 code (qd, bid …)")
+    usage: str = Field(description="用法用量 as printed")
     times_per_day: int
     route: str
     days: int
+    quantity: int | None = Field(None, description="数量: whole packs")
+    pack_unit: str | None = None
+    amount_fen: int | None = Field(None, description="金额 in fen (分)")
 
 
 class PrescriptionOut(BaseModel):
@@ -164,3 +217,39 @@ class MedicineInForceOut(BaseModel):
 
 class MedicinesOut(BaseModel):
     medicines: list[MedicineInForceOut]
+
+
+class FormularyChange(BaseModel):
+    code: str
+    name: str
+    change: str = Field(description="added | changed | retired")
+    fields: dict[str, list[Any]] | None = Field(
+        None, description="for a change: each field's [before, after]"
+    )
+
+
+class FormularyImportOut(BaseModel):
+    dry_run: bool
+    version: int | None = Field(None, description="the formulary version made (None if none)")
+    products: int
+    added: int
+    changed: int
+    retired: int
+    blocked: int = Field(description="products barred from online prescribing (controlled)")
+    diff: list[FormularyChange] = Field(description="the first 500 changes")
+
+
+class FormularyVersionOut(BaseModel):
+    number: int
+    filename: str
+    sha256: str
+    products: int
+    added: int
+    changed: int
+    retired: int
+    imported_at: dt.datetime
+    diff: list[FormularyChange] | None = None
+
+
+class FormularyVersionList(BaseModel):
+    versions: list[FormularyVersionOut]

@@ -123,6 +123,7 @@ class Index:
     keys: dict[str, frozenset[str]]  # key -> entry codes
     entries: dict[str, Entry]
     controlled: dict[str, ControlledIngredient]  # ingredient name -> control
+    rank: dict[str, int]  # entry code -> its place in the formulary (ties go to the first)
 
 
 def _add(keys: dict[str, set[str]], key: str, code: str) -> None:
@@ -131,11 +132,36 @@ def _add(keys: dict[str, set[str]], key: str, code: str) -> None:
 
 
 @cache
+def package_index() -> Index:
+    """The index of the formulary shipped with the package (before any hospital import)."""
+    return build_index(products())
+
+
+class _Installed:
+    """The index of the formulary in force in this process, and which import it is of."""
+
+    index: Index | None = None
+    version: object = None
+
+
 def index() -> Index:
+    return _Installed.index or package_index()
+
+
+def installed_version() -> object:
+    return _Installed.version
+
+
+def install(idx: Index | None, version: object) -> None:
+    """Screen against `idx` from now on (None: the package's own formulary)."""
+    _Installed.index, _Installed.version = idx, version
+
+
+def build_index(formulary: tuple[Product, ...] | list[Product]) -> Index:
     keys: dict[str, set[str]] = {}
     entries: dict[str, Entry] = {}
     controlled = {c.name: c for c in controlled_ingredients()}
-    for product in products():
+    for product in formulary:
         entries[product.code] = Entry(
             product.code, product.generic_name, product.ingredients, product
         )
@@ -162,7 +188,8 @@ def index() -> Index:
                     if len(pinyin) > 2 or len(key) > 2:
                         _add(keys, pinyin, code)
         _add(keys, _english_key(ingredient.english), code)
-    return Index({k: frozenset(v) for k, v in keys.items()}, entries, controlled)
+    rank = {code: place for place, code in enumerate(entries)}
+    return Index({k: frozenset(v) for k, v in keys.items()}, entries, controlled, rank)
 
 
 @dataclass(frozen=True)
@@ -219,15 +246,16 @@ def _sounds_controlled(name: str) -> set[str]:
     return found
 
 
-def screen(name: str, day: dt.date) -> Screened:
-    """What `name` is, and whether it may be prescribed online on `day`."""
-    idx = index()
+def screen(name: str, day: dt.date, idx: Index | None = None) -> Screened:
+    """What `name` is, and whether it may be prescribed online on `day` (against the
+    formulary in force, or `idx`)."""
+    idx = idx or index()
     codes: set[str] = set()
     for key in _lookup_keys(name):
         codes |= idx.keys.get(key, frozenset())
     if not codes:
         codes = _sounds_controlled(name)
-    entries = [idx.entries[c] for c in sorted(codes)]
+    entries = [idx.entries[c] for c in sorted(codes, key=idx.rank.__getitem__)]
     if not entries:
         return _unknown(name, day)
     classes = [c for entry in entries for c in _controls(entry, day)]
@@ -283,22 +311,20 @@ def _unknown(name: str, day: dt.date) -> Screened:
     return Screened(name, False, False, None, (), "药品目录中没有该药品，不能开具")
 
 
-def search(query: str, limit: int = 20) -> list[Product]:
+def search(query: str, idx: Index | None = None, limit: int = 20) -> list[Product]:
     """Find products as pharmacists type: generic or brand name, pinyin, pinyin initials, or
     the start of any of them."""
     text = normalise(query)
     if not text:
         return []
-    idx = index()
+    idx = idx or index()
+    exact = {c for c in idx.keys.get(text, frozenset()) if not c.startswith("I:")}
     codes: set[str] = set()
     for key, found in idx.keys.items():
         if key.startswith(text):
             codes |= {c for c in found if not c.startswith("I:")}
-    ranked = sorted(
-        (idx.entries[c].product for c in codes if idx.entries[c].product is not None),
-        key=lambda p: (
-            p is None or not p.generic_name.startswith(query),
-            p.generic_name if p else "",
-        ),
-    )
-    return [p for p in ranked if p is not None][:limit]
+    # What the query names exactly first (aldp: amlodipine, then combinations with it), then
+    # in the formulary's order.
+    ranked = sorted(codes, key=lambda c: (c not in exact, idx.rank[c]))
+    found_products = [idx.entries[c].product for c in ranked]
+    return [p for p in found_products if p is not None][:limit]

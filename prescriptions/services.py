@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+from collections import Counter
+from dataclasses import dataclass, replace
+from importlib import resources
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,15 +16,16 @@ from core.audit import Actor
 from core.errors import NotFound
 from followup.models import Consultation
 from identity.models import Account, Role
-from prescriptions import document
-from prescriptions.catalogue import products
-from prescriptions.models import Drug, Prescription, PrescriptionVersion
+from prescriptions import document, formulary, screening
+from prescriptions.catalogue import Product, products
+from prescriptions.models import Drug, FormularyVersion, Prescription, PrescriptionVersion
 from prescriptions.screening import Screened, screen
 
 
 def screen_names(session: Session, actor: Actor, names: list[str], door: str) -> list[Screened]:
     """Screen what a door received; every blocked attempt leaves an audit event."""
-    results = [screen(name, clock.today()) for name in names]
+    idx = formulary_index(session)
+    results = [screen(name, clock.today(), idx) for name in names]
     for result in results:
         if result.blocked:
             audit.record(
@@ -38,67 +43,240 @@ def screen_names(session: Session, actor: Actor, names: list[str], door: str) ->
     return results
 
 
+# What a re-import compares, field by field, to tell the pharmacy what changed.
+DIFF_FIELDS = (
+    "generic_name",
+    "english_name",
+    "brands",
+    "ingredients",
+    "dosage_form",
+    "strength",
+    "route",
+    "atc",
+    "rx",
+    "max_daily_dose",
+    "dose_unit",
+    "dose_per_unit",
+    "unit",
+    "pack_size",
+    "pack_unit",
+    "price_fen",
+    "approval_no",
+    "insurance_code",
+    "product_class",
+    "control_class",
+    "blocked",
+    "source",
+    "active",
+)
+MAX_DIFF_LINES = 5000
+
+
 @dataclass(frozen=True)
 class LoadReport:
     added: int
     updated: int
     retired: int
     blocked: int
+    version: int | None = None  # the formulary version made (None: nothing changed)
+    diff: tuple[dict[str, Any], ...] = ()
 
 
 def load_catalogue(session: Session, actor: Actor) -> LoadReport:
-    """Bring the drugs table in line with the package's data files. Drugs that left the data
-    are retired (kept for old prescriptions), never deleted. Running it again changes nothing."""
+    """The package's own formulary, imported like a hospital's file. Running it again
+    changes nothing."""
+    data = resources.files("prescriptions.data").joinpath("drugs.csv").read_bytes()
+    return import_formulary(
+        session, actor, products(), filename="drugs.csv", digest=formulary.digest(data)
+    )
+
+
+def import_formulary(
+    session: Session,
+    actor: Actor,
+    formulary: tuple[Product, ...] | list[Product],
+    *,
+    filename: str,
+    digest: str,
+    account_id: int | None = None,
+    dry_run: bool = False,
+) -> LoadReport:
+    """Bring the drugs table in line with the file: every product screened (a controlled
+    product is kept, blocked), drugs that left the file retired (kept for old prescriptions),
+    never deleted. A change makes a new formulary version with its diff; none makes none.
+    With dry_run nothing is written: the diff is what the import would do."""
+    latest = session.scalar(
+        select(FormularyVersion).order_by(FormularyVersion.number.desc()).limit(1).with_for_update()
+    )
     existing = {d.code: d for d in session.scalars(select(Drug))}
-    added = updated = blocked = 0
-    today = clock.today()
-    seen = set()
-    for product in products():
-        seen.add(product.code)
-        result = screen(product.generic_name, today)
-        values = {
-            "generic_name": product.generic_name,
-            "english_name": product.english_name,
-            "brands": list(product.brands),
-            "ingredients": list(product.ingredients),
-            "dosage_form": product.dosage_form,
-            "strength": product.strength,
-            "route": product.route,
-            "atc": product.atc,
-            "rx": product.rx,
-            "max_daily_dose_mg": product.max_daily_dose_mg,
-            "control_class": result.control_class,
-            "blocked": result.blocked,
-            "source": product.source[:300],
-            "active": True,
-        }
-        blocked += result.blocked
+    day = clock.today()
+    candidate = screening.build_index(formulary)
+    diff: list[dict[str, Any]] = []
+    rows: list[tuple[Drug | None, str, dict[str, Any]]] = []
+    blocked = 0
+    for product in formulary:
+        values = _values(product, screening.screen(product.generic_name, day, candidate))
+        blocked += values["blocked"]
         drug = existing.get(product.code)
         if drug is None:
-            session.add(Drug(code=product.code, **values))
-            added += 1
-        elif any(getattr(drug, k) != v for k, v in values.items()):
+            diff.append({"code": product.code, "name": product.generic_name, "change": "added"})
+        else:
+            changed = {
+                k: [_plain(getattr(drug, k)), _plain(v)]
+                for k, v in values.items()
+                if getattr(drug, k) != v
+            }
+            if not changed:
+                continue
+            diff.append(
+                {
+                    "code": product.code,
+                    "name": product.generic_name,
+                    "change": "changed",
+                    "fields": changed,
+                }
+            )
+        rows.append((drug, product.code, values))
+    listed = {p.code for p in formulary}
+    leaving = [d for code, d in existing.items() if code not in listed and d.active]
+    diff.extend({"code": d.code, "name": d.generic_name, "change": "retired"} for d in leaving)
+    counts = Counter(entry["change"] for entry in diff)
+    report = LoadReport(
+        counts["added"], counts["changed"], counts["retired"], blocked, None, tuple(diff)
+    )
+    if dry_run or not diff:
+        return report
+    number = (latest.number if latest else 0) + 1
+    for drug, code, values in rows:
+        if drug is None:
+            session.add(Drug(code=code, formulary_version=number, **values))
+        else:
             for key, value in values.items():
                 setattr(drug, key, value)
             drug.updated_at = clock.now()
-            updated += 1
-    retired = 0
-    for code, drug in existing.items():
-        if code not in seen and drug.active:
-            drug.active = False
-            retired += 1
+            drug.formulary_version = number
+    for drug in leaving:
+        drug.active = False
+        drug.formulary_version = number
+    version = FormularyVersion(
+        number=number,
+        filename=filename[:200],
+        sha256=digest,
+        products=len(formulary),
+        added=report.added,
+        changed=report.updated,
+        retired=report.retired,
+        diff=diff[:MAX_DIFF_LINES],
+        imported_by_account_id=account_id,
+    )
+    session.add(version)
     session.flush()
-    report = LoadReport(added, updated, retired, blocked)
-    if added or updated or retired:
-        audit.record(
-            session,
-            actor,
-            "drug_catalogue.load",
-            "drug_catalogue",
-            "package",
-            {"added": added, "updated": updated, "retired": retired},
+    audit.record(
+        session,
+        actor,
+        "drug_catalogue.load",
+        "formulary_version",
+        number,
+        {
+            "added": report.added,
+            "updated": report.updated,
+            "retired": report.retired,
+            "sha256": digest,
+        },
+    )
+    formulary_index(session)
+    return replace(report, version=number)
+
+
+def _values(product: Product, result: Screened) -> dict[str, Any]:
+    return {
+        "generic_name": product.generic_name,
+        "english_name": product.english_name,
+        "brands": list(product.brands),
+        "ingredients": list(product.ingredients),
+        "dosage_form": product.dosage_form,
+        "strength": product.strength,
+        "route": product.route,
+        "atc": product.atc,
+        "rx": product.rx,
+        "max_daily_dose": product.max_daily_dose,
+        "dose_unit": product.dose_unit,
+        "dose_per_unit": product.dose_per_unit,
+        "unit": product.unit,
+        "pack_size": product.pack_size,
+        "pack_unit": product.pack_unit,
+        "price_fen": product.price_fen,
+        "approval_no": product.approval_no,
+        "insurance_code": product.insurance_code,
+        "product_class": product.product_class,
+        "control_class": result.control_class,
+        "blocked": result.blocked,
+        "source": product.source[:300],
+        "active": True,
+    }
+
+
+def _plain(value: object) -> object:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def product_of(drug: Drug) -> Product:
+    """A formulary row as screening and dosing see it."""
+    return Product(
+        code=drug.code,
+        generic_name=drug.generic_name,
+        english_name=drug.english_name,
+        brands=tuple(drug.brands),
+        ingredients=tuple(drug.ingredients),
+        dosage_form=drug.dosage_form,
+        strength=drug.strength,
+        route=drug.route,
+        atc=drug.atc,
+        rx=drug.rx,
+        max_daily_dose=drug.max_daily_dose,
+        product_class=drug.product_class,
+        source=drug.source,
+        dose_unit=drug.dose_unit,
+        dose_per_unit=drug.dose_per_unit,
+        unit=drug.unit,
+        pack_size=drug.pack_size,
+        pack_unit=drug.pack_unit,
+        price_fen=drug.price_fen,
+        approval_no=drug.approval_no,
+        insurance_code=drug.insurance_code,
+    )
+
+
+def formulary_index(session: Session) -> screening.Index:
+    """Screen against the formulary version in force in the database: rebuilt in this process
+    when another import made a newer one; the package's own before any import."""
+    latest = session.execute(
+        select(FormularyVersion.id, FormularyVersion.sha256, FormularyVersion.imported_at)
+        .order_by(FormularyVersion.number.desc())
+        .limit(1)
+    ).first()
+    key = tuple(latest) if latest else None
+    if key != screening.installed_version():
+        built = None
+        if latest is not None:
+            drugs = session.scalars(
+                select(Drug).where(Drug.active.is_(True)).order_by(Drug.id)
+            ).all()
+            built = screening.build_index([product_of(d) for d in drugs])
+        screening.install(built, key)
+    return screening.index()
+
+
+def formulary_version(session: Session, number: int) -> FormularyVersion | None:
+    return session.scalar(select(FormularyVersion).where(FormularyVersion.number == number))
+
+
+def versions_of_formulary(session: Session, limit: int = 50) -> list[FormularyVersion]:
+    return list(
+        session.scalars(
+            select(FormularyVersion).order_by(FormularyVersion.number.desc()).limit(limit)
         )
-    return report
+    )
 
 
 def visible_to(session: Session, account: Account, prescription: Prescription) -> None:
@@ -159,14 +337,15 @@ def for_consultation(session: Session, consultation_id: int) -> list[Prescriptio
 
 
 def prescribable_names(session: Session) -> list[str]:
-    """Generic names a doctor may pick from (active, not special-management)."""
-    return list(
-        session.scalars(
-            select(Drug.generic_name)
-            .where(Drug.active.is_(True), Drug.blocked.is_(False))
-            .order_by(Drug.generic_name)
-        )
-    )
+    """What a doctor may pick (active, not special-management): the generic name, with the
+    strength where the formulary holds several."""
+    rows = session.execute(
+        select(Drug.generic_name, Drug.strength)
+        .where(Drug.active.is_(True), Drug.blocked.is_(False))
+        .order_by(Drug.generic_name, Drug.strength)
+    ).all()
+    strengths = Counter(name for name, _ in rows)
+    return [f"{name} {strength}" if strengths[name] > 1 else name for name, strength in rows]
 
 
 def drug_by_code(session: Session, code: str) -> Drug | None:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core import runtime
 from core.db import Database, normalise_url
 from migrations import alembic_config
+from prescriptions import screening
 from tests import factories
 from web.app import create_app
 
@@ -192,6 +193,8 @@ def connection(app: Flask) -> Iterator[Connection]:
         database.sessionmaker = original
         outer.rollback()
         conn.close()
+        # The formulary this process screens against went with the rolled-back data.
+        screening.install(None, None)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import secrets
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -110,6 +111,58 @@ def drugs_load() -> None:
         f"drug catalogue: {report.added} added, {report.updated} updated, "
         f"{report.retired} retired; {report.blocked} barred from online prescribing"
     )
+
+
+@drugs.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="show what would change, change nothing")
+@with_appcontext
+def drugs_import(path: str, dry_run: bool) -> None:
+    """Import the hospital's drug dictionary (CSV or XLSX) as a new formulary version."""
+    from prescriptions import formulary
+    from prescriptions.services import import_formulary
+
+    content = Path(path).read_bytes()
+    try:
+        products = formulary.read(content, path)
+    except formulary.FormularyInvalid as exc:
+        for line in exc.extra.get("errors", [exc.detail]):
+            click.echo(line, err=True)
+        sys.exit(1)
+    with runtime.current().database.transaction() as session:
+        report = import_formulary(
+            session,
+            audit.Actor.system(),
+            products,
+            filename=Path(path).name,
+            digest=formulary.digest(content),
+            dry_run=dry_run,
+        )
+    for change in report.diff[:200]:
+        fields = ", ".join(f"{k}: {v[0]} → {v[1]}" for k, v in change.get("fields", {}).items())
+        click.echo(f"{change['change']:8} {change['code']} {change['name']} {fields}".rstrip())
+    made = "dry run, nothing changed" if dry_run else f"version {report.version or '(none)'}"
+    click.echo(
+        f"{len(products)} products: {report.added} added, {report.updated} updated, "
+        f"{report.retired} retired; {report.blocked} barred from online prescribing ({made})"
+    )
+
+
+@drugs.command("export")
+@with_appcontext
+def drugs_export() -> None:
+    """Print the formulary in force as CSV with Chinese headers (edit it, import it back)."""
+    from sqlalchemy import select
+
+    from prescriptions import formulary
+    from prescriptions.models import Drug
+    from prescriptions.services import product_of
+
+    with runtime.current().database.transaction() as session:
+        drugs = session.scalars(
+            select(Drug).where(Drug.active.is_(True)).order_by(Drug.generic_name, Drug.strength)
+        ).all()
+        click.echo(formulary.export([product_of(d) for d in drugs]), nl=False)
 
 
 @cli.command("triage-eval", with_appcontext=False)

@@ -279,8 +279,8 @@ def _seed_prescription(session: Session, patient: Account) -> list[str]:
     consultations.accept(session, doctor_account, visit.id, now)
     draft = prescribing.Draft(
         items=[
-            rx_rules.ItemDraft("氨氯地平", 5, 1, 28),
-            rx_rules.ItemDraft("代文", 80, 1, 28),
+            rx_rules.ItemDraft("氨氯地平", 5, None, 28, frequency="qd"),
+            rx_rules.ItemDraft("代文", 80, None, 28, frequency="每日一次"),
         ],
         routes=["口服", "口服"],
     )

@@ -25,9 +25,11 @@ def test_load_is_complete_and_repeatable(app: Flask, session: Session) -> None:
     oxycontin = session.scalars(select(Drug).where(Drug.generic_name == "盐酸羟考酮缓释片")).one()
     assert oxycontin.blocked
     assert oxycontin.brands == ["奥施康定"]
-    amlodipine = session.scalars(select(Drug).where(Drug.generic_name == "苯磺酸氨氯地平片")).one()
+    amlodipine = session.scalars(
+        select(Drug).where(Drug.generic_name == "苯磺酸氨氯地平片", Drug.strength == "5mg")
+    ).one()
     assert not amlodipine.blocked
-    assert amlodipine.max_daily_dose_mg == 10
+    assert amlodipine.max_daily_dose == 10
 
 
 def test_drug_that_left_the_data_is_retired_not_deleted(session: Session) -> None:
@@ -43,7 +45,7 @@ def test_drug_that_left_the_data_is_retired_not_deleted(session: Session) -> Non
         route="口服",
         atc="",
         rx=True,
-        max_daily_dose_mg=None,
+        max_daily_dose=None,
         control_class=None,
         blocked=False,
         source="test",

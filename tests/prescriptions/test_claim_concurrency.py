@@ -32,7 +32,9 @@ def _signed_prescriptions(database: Database) -> list[int]:
         factories.bind(session)
         try:
             load_catalogue(session, Actor.system())
-            drug = session.query(Drug).filter_by(generic_name="苯磺酸氨氯地平片").one()
+            drug = (
+                session.query(Drug).filter_by(generic_name="苯磺酸氨氯地平片", strength="5mg").one()
+            )
             doctor = factories.practitioner()
             patient = factories.verified_patient()
             assert patient.person is not None
@@ -59,7 +61,7 @@ def _signed_prescriptions(database: Database) -> list[int]:
                         line=1,
                         drug_id=drug.id,
                         name_as_written="氨氯地平",
-                        dose_mg=5,
+                        dose=5,
                         times_per_day=1,
                         route="口服",
                         days=28,

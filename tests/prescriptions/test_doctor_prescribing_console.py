@@ -53,7 +53,7 @@ def test_write_sign_and_revise_after_a_return(client: FlaskClient, session: Sess
     )
     text = written.get_data(as_text=True)
     assert "处方已开具，请核对后签名" in text
-    assert "苯磺酸氨氯地平片 5mg：每次 5 mg，每日 1 次，口服，28 天" in text
+    assert "苯磺酸氨氯地平片 5mg ×1盒：每次 5 mg，每日一次，口服，共 28 天" in text
     row = session.scalar(select(Prescription))
     assert row is not None
     signed = client.post(
@@ -81,7 +81,7 @@ def test_write_sign_and_revise_after_a_return(client: FlaskClient, session: Sess
     assert row is not None
     assert row.state is PrescriptionState.written
     assert row.revision == 2
-    assert row.items[0].dose_mg == 2.5
+    assert row.items[0].dose == 2.5
 
 
 def test_refusals_are_shown_and_nothing_is_saved(client: FlaskClient, session: Session) -> None:

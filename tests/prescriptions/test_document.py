@@ -47,8 +47,10 @@ def test_an_approved_prescription_reads_as_a_chinese_prescription(
         "临床诊断：原发性高血压",
         "Rp.",
         "苯磺酸氨氯地平片",
-        "每次 5 mg，每日 1 次，口服，共 28 天",
-        "5mg×28片",  # 规格 × 数量
+        "用法：每次 5 mg，每日一次，口服，共 28 天",
+        "5mg×28片/盒 ×1盒",  # 规格 × 数量 with the pack unit
+        "¥4.48",  # 金额 of the line at the formulary's price
+        "金额：¥4.48",
         "调配：",
         "核对：",
         "发药：",
@@ -78,22 +80,6 @@ def test_the_chinese_font_travels_with_the_file(client: FlaskClient, session: Se
     ).data
     assert b"/FontFile2" in pdf
     assert b"STSong-Light" not in pdf
-
-
-def test_quantities_are_counted_for_what_is_counted() -> None:
-    from prescriptions.document import dose_text, quantity
-
-    assert quantity(5, 1, 28, "5mg", "片") == "5mg×28片"
-    assert quantity(2.5, 2, 14, "5mg", "片") == "5mg×14片"  # half a tablet twice a day
-    assert quantity(500, 3, 7, "500mg", "片") == "500mg×21片"
-    assert quantity(47.5, 1, 30, "47.5mg", "缓释片") == "47.5mg×30片"
-    assert quantity(20, 1, 28, "20mg", "肠溶胶囊") == "20mg×28粒"
-    assert quantity(0.05, 1, 28, "50μg", "片") == "50μg×28片"
-    assert quantity(3, 1, 28, "5mg", "片") == ""  # 0.6 tablet: the pharmacist decides
-    assert quantity(0.018, 1, 30, "18μg", "吸入粉雾剂") == ""  # not counted by unit here
-    assert quantity(10, 1, 28, "50μg/250μg", "吸入粉雾剂") == ""
-    assert dose_text(0.018) == "18 μg"
-    assert dose_text(5) == "5 mg"
 
 
 def test_an_unreviewed_prescription_says_it_must_not_be_dispensed(

@@ -320,3 +320,20 @@ def test_a_long_prescription_brings_the_follow_up_before_the_drugs_run_out(
     review.approve(world.session, account, twelve_weeks.id, now)
     world.session.refresh(plan)
     assert plan.next_due_on == clock.today() + dt.timedelta(days=84 - 7)
+
+
+def test_another_strength_a_combination_or_an_enantiomer_is_still_the_same_drug(
+    world: World,
+) -> None:
+    """Ways around the supply rule through the formulary's many products of one drug."""
+    world.write(("苯磺酸氨氯地平片 5mg", 5, 1, 28))
+    with pytest.raises(rules.SupplyInForceTooLong, match="合计 35 天"):
+        world.write(("氨氯地平 2.5mg", 2.5, 1, 7), doctor=world.other_doctor)
+    with pytest.raises(rules.SupplyInForceTooLong, match="合计 56 天"):
+        world.write(("缬沙坦氨氯地平片", 1, 1, 28))  # the same amlodipine inside a combination
+    with pytest.raises(rules.SupplyInForceTooLong):
+        world.write(("苯磺酸氨氯地平片", 10, 1, 1), doctor=world.other_doctor)
+    # Levamlodipine is amlodipine's active half: a different name, the same class (C08CA).
+    levo = world.write(("苯磺酸左氨氯地平片 2.5mg", 2.5, 1, 28))
+    codes = {f.code: f.severity for f in world.assess(levo)}
+    assert codes.get("therapeutic_duplication") is Severity.major, codes

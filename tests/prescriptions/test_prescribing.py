@@ -49,7 +49,7 @@ def test_doctor_writes_a_prescription(client: FlaskClient, session: Session, vis
     response = _write(
         client,
         visit,
-        [AMLODIPINE, {**AMLODIPINE, "drug": "二甲双胍", "dose_mg": 500, "times_per_day": 2}],
+        [AMLODIPINE, {**AMLODIPINE, "drug": "二甲双胍片", "dose_mg": 500, "times_per_day": 2}],
     )
     assert response.status_code == 201, response.json
     body = response.json
@@ -88,7 +88,14 @@ def test_controlled_drugs_are_never_written(
         (
             [
                 {**AMLODIPINE, "drug": d}
-                for d in ("氨氯地平", "二甲双胍", "阿托伐他汀", "氯沙坦", "阿司匹林", "奥美拉唑")
+                for d in (
+                    "氨氯地平",
+                    "二甲双胍片 500mg",
+                    "阿托伐他汀钙片 10mg",
+                    "氯沙坦钾片 50mg",
+                    "阿司匹林肠溶片 100mg",
+                    "奥美拉唑",
+                )
             ],
             {},
             "too_many_items",

@@ -68,7 +68,7 @@ def test_changed_prescription_cannot_be_approved(client: FlaskClient, session: S
     pid = _signed_prescription(client, session)
     ph = _pharmacist(session)
     _claim(client, ph)
-    session.execute(text("UPDATE prescription_items SET dose_mg = 10"))
+    session.execute(text("UPDATE prescription_items SET dose = 10"))
     session.expire_all()
     response = client.post(f"/api/v1/prescriptions/{pid}/approve", headers=ph)
     assert response.json["code"] == "invalid_state"

@@ -78,7 +78,7 @@ def test_a_returned_prescription_is_revised_signed_again_and_approved(
 
     kept = versions(session, row)
     assert [v.revision for v in kept] == [1]
-    assert kept[0].content["items"][0]["dose_mg"] == 5
+    assert kept[0].content["items"][0]["dose"] == 5
     assert kept[0].review_reason == "dose"
     assert kept[0].doctor_signature == old_signature
 

@@ -74,7 +74,9 @@ def test_near_misses_and_chronic_drugs_are_allowed(name: str, expected: str) -> 
     result = screen(name, TODAY)
     assert result.known, result.reason
     assert not result.blocked, result.reason
-    assert [p.generic_name for p in result.products] == [expected]
+    # A name may stand for several strengths of one product; the prescribing door picks one.
+    assert {p.generic_name for p in result.products} >= {expected}
+    assert expected in {p.generic_name for p in result.products}
 
 
 @pytest.mark.parametrize("name", ["半夏", "K粉", "维他命X", "", "   ", "123"])
@@ -111,7 +113,9 @@ def test_every_catalogue_product_resolves_to_itself() -> None:
 
 
 def test_search_by_pinyin_initials_and_prefix() -> None:
-    assert [p.generic_name for p in search("aldp")] == ["苯磺酸氨氯地平片"]
+    found = [p.generic_name for p in search("aldp")]
+    assert found[0] == "苯磺酸氨氯地平片"  # the product itself before combinations with it
+    assert all("氨氯地平" in name for name in found)
     assert "二甲双胍片" in [p.generic_name for p in search("二甲")]
     assert "二甲双胍片" in [p.generic_name for p in search("ejsg")]
     assert all(p.code.startswith("D") for p in search("a"))

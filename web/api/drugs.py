@@ -9,7 +9,7 @@ from identity.services import actor_of
 from prescriptions.catalogue import Product
 from prescriptions.schemas import DrugList, DrugOut, ScreenIn, ScreenOut, ScreenResult
 from prescriptions.screening import search
-from prescriptions.services import screen_names
+from prescriptions.services import formulary_index, screen_names
 from web.auth import api_account, api_roles_required
 from web.openapi import body, operation
 from web.responses import json_model
@@ -30,6 +30,15 @@ def drug_out(p: Product) -> DrugOut:
         strength=p.strength,
         route=p.route,
         rx=p.rx,
+        atc=p.atc,
+        dose_unit=p.dose_unit,
+        unit=p.unit,
+        pack_size=p.pack_size,
+        pack_unit=p.pack_unit,
+        price_fen=p.price_fen,
+        approval_no=p.approval_no,
+        insurance_code=p.insurance_code,
+        blocked=p.product_class is not None and p.product_class.never_online,
     )
 
 
@@ -42,7 +51,8 @@ def drug_out(p: Product) -> DrugOut:
 @api_roles_required(*CLINICAL)
 def find() -> tuple[Response, int]:
     query = request.args.get("q", "")[:50]
-    return json_model(DrugList(drugs=[drug_out(p) for p in search(query)]))
+    found = search(query, formulary_index(db_session()))
+    return json_model(DrugList(drugs=[drug_out(p) for p in found]))
 
 
 @bp.post("/drugs/screen")

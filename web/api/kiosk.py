@@ -9,7 +9,7 @@ from flask import Blueprint, Response
 from core import clock
 from core.errors import AccountLocked, AuthenticationFailed
 from identity.models import Role
-from pharmacy import kiosk, rules
+from pharmacy import kiosk
 from pharmacy.schemas import (
     DispenseIn,
     DispensingOut,
@@ -19,7 +19,6 @@ from pharmacy.schemas import (
     ScannedItem,
     ScanOut,
 )
-from prescriptions.document import usage_line
 from web.api.patients import card_face_config
 from web.api.pharmacy import dispensing_out
 from web.auth import api_account, api_roles_required
@@ -72,8 +71,8 @@ def scan() -> tuple[Response, int]:
                     generic_name=i.drug.generic_name,
                     strength=i.drug.strength,
                     dosage_form=i.drug.dosage_form,
-                    units=rules.units_needed(i.dose_mg, i.drug.strength, i.times_per_day, i.days),
-                    usage=usage_line(i.dose_mg, i.times_per_day, i.route, i.days),
+                    units=i.units_to_dispense,
+                    usage="用法：" + i.usage,
                 )
                 for i in p.items
             ],

@@ -7,7 +7,7 @@ from flask import Blueprint, Response
 from core import clock
 from identity.models import Role
 from pharmacy import access
-from prescriptions import long_term, prescribing, review, rules, services
+from prescriptions import dosing, long_term, prescribing, review, rules, services
 from prescriptions.models import Prescription, PrescriptionState
 from prescriptions.prescribing import Draft, prescribe
 from prescriptions.schemas import (
@@ -36,6 +36,8 @@ REFUSALS = (
     "long_term_excluded",
     "interaction_contraindicated",
     "supply_too_long_in_force",
+    "dose_unit_mismatch",
+    "unknown_frequency",
     "invalid_state",
     "forbidden",
     "not_found",
@@ -74,8 +76,15 @@ def prescription_out(p: Prescription, for_patient: bool = False) -> Prescription
                 generic_name=i.drug.generic_name,
                 name_as_written=i.name_as_written,
                 strength=i.drug.strength,
-                dose_mg=i.dose_mg,
+                dose=i.dose,
+                dose_unit=i.dose_unit,
+                dose_mg=dosing.in_mg(i.dose, i.dose_unit),
+                frequency=i.frequency,
+                usage=i.usage,
                 times_per_day=i.times_per_day,
+                quantity=i.quantity,
+                pack_unit=i.pack_unit,
+                amount_fen=i.amount_fen,
                 route=i.route,
                 days=i.days,
             )
@@ -110,7 +119,18 @@ def write(consultation_id: int) -> tuple[Response, int]:
 
 def draft_of(data: PrescriptionIn) -> Draft:
     return Draft(
-        items=[rules.ItemDraft(i.drug, i.dose_mg, i.times_per_day, i.days) for i in data.items],
+        items=[
+            rules.ItemDraft(
+                i.drug,
+                i.amount[0],
+                i.times_per_day,
+                i.days,
+                dose_unit=i.amount[1],
+                frequency=i.frequency,
+                drug_id=i.drug_id,
+            )
+            for i in data.items
+        ],
         routes=[i.route for i in data.items],
         stable_chronic_reason=data.stable_chronic_reason,
         accompanying_physician=data.accompanying_physician,

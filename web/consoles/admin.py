@@ -18,6 +18,8 @@ from identity.models import Account, Dependent, Institution, Practitioner, Role
 from identity.rules import PractitionerKind, Title
 from identity.services import actor_of, dependents
 from identity.services import practitioners as service
+from prescriptions import formulary
+from prescriptions import services as rx_services
 from web.api.patients import face_config
 from web.auth import console_roles_required
 from web.consoles.forms import SignOutForm
@@ -146,3 +148,64 @@ def rotate_key(practitioner_id: int) -> Response:
         key = service.rotate_key(session, practitioner, actor_of(admin), clock.now())
         flash(f"已为 {practitioner.name} 更换签名密钥，新指纹 {key.fingerprint[:16]}…", "ok")
     return redirect(url_for(".index"))
+
+
+class FormularyForm(FlaskForm):  # type: ignore[misc]
+    file = FileField(
+        "药品字典文件（CSV 或 XLSX）",
+        validators=[FileRequired("请选择文件"), FileAllowed(["csv", "xlsx"], "仅支持 CSV 或 XLSX")],
+    )
+
+
+CHANGE_LABELS = {
+    **formulary.LABELS,
+    "price_fen": "单价（分）",
+    "product_class": "管制类别（产品）",
+    "control_class": "管制类别",
+    "blocked": "禁止在线开具",
+    "active": "在用",
+}
+
+
+@bp.route("/formulary", methods=["GET", "POST"])
+@console_roles_required(Role.admin)
+def formulary_page() -> str | Response:
+    """Preview a dictionary's diff, then import it: the same file, a second button."""
+    session = db_session()
+    form = FormularyForm()
+    preview = None
+    if form.validate_on_submit():
+        content = form.file.data.read()
+        filename = form.file.data.filename or "formulary.csv"
+        dry_run = request.form.get("action") != "import"
+        try:
+            listed = formulary.read(content, filename)
+            report = rx_services.import_formulary(
+                session,
+                actor_of(current_user),
+                listed,
+                filename=filename,
+                digest=formulary.digest(content),
+                account_id=current_user.id,
+                dry_run=dry_run,
+            )
+        except formulary.FormularyInvalid as exc:
+            session.rollback()
+            flash(f"{exc.title}：{exc.detail}", "error")
+        else:
+            if not dry_run:
+                made = f"第 {report.version} 版" if report.version else "无变化，未生成新版本"
+                flash(f"已导入 {len(listed)} 种药品：{made}", "ok")
+                return redirect(url_for(".formulary_page"))
+            preview = (len(listed), report)
+    number = request.args.get("version", type=int)
+    shown = rx_services.formulary_version(session, number) if number else None
+    return render_template(
+        "admin_formulary.html",
+        form=form,
+        preview=preview,
+        versions=rx_services.versions_of_formulary(session),
+        shown=shown,
+        labels=CHANGE_LABELS,
+        sign_out=SignOutForm(),
+    )

@@ -34,6 +34,7 @@ from identity.models import Account, Practitioner, Role
 from identity.services import practitioners
 from identity.services.allergies import history as allergy_history
 from prescriptions import services as rx
+from prescriptions.dosing import DOSE_UNITS, FREQUENCIES
 from prescriptions.in_force import medicines_in_force
 from prescriptions.review import RejectReason
 from web.auth import console_roles_required
@@ -157,6 +158,8 @@ def visit(consultation_id: int) -> str:
         prescriptions=rx.for_consultation(session, consultation.id),
         in_force=medicines_in_force(session, consultation.person_id, clock.today()),
         drug_names=rx.prescribable_names(session),
+        dose_units=DOSE_UNITS,
+        frequencies=list(FREQUENCIES.values()),
         rx_form=PrescriptionForm(),
         rx_action=ActionForm(),
         reasons={r.value: r.label for r in RejectReason},

@@ -26,11 +26,10 @@ from wtforms.validators import DataRequired, Length, Optional
 from core import clock
 from core.errors import AccountLocked, AuthenticationFailed, DomainError
 from identity.models import Role
-from pharmacy import id_card, kiosk, rules
+from pharmacy import id_card, kiosk
 from pharmacy.dispensing import find_by_code
 from pharmacy.models import Kiosk
 from prescriptions import services as rx
-from prescriptions.document import usage_line
 from web.api.patients import card_face_config
 from web.auth import console_roles_required
 from web.responses import private_file
@@ -145,8 +144,8 @@ def serve() -> str | BaseResponse:
     items = [
         {
             "name": f"{i.drug.generic_name} {i.drug.strength}",
-            "units": rules.units_needed(i.dose_mg, i.drug.strength, i.times_per_day, i.days),
-            "usage": usage_line(i.dose_mg, i.times_per_day, i.route, i.days),
+            "units": i.units_to_dispense,
+            "usage": "用法：" + i.usage,
         }
         for i in scanned.prescription.items
     ]

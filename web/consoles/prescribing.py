@@ -53,15 +53,19 @@ def draft_from_form(form: PrescriptionForm) -> prescribing.Draft:
         drug = request.form.get(f"drug_{row}", "").strip()
         if not drug:
             continue
+        times = request.form.get(f"times_{row}", "").strip()
         items.append(
             rules.ItemDraft(
                 drug[:100],
                 _number("dose", row, float),
-                int(_number("times", row, int)),
+                int(_number("times", row, int)) if times else None,
                 int(_number("days", row, int)),
+                dose_unit=request.form.get(f"unit_{row}", "").strip()[:8] or None,
+                frequency=request.form.get(f"freq_{row}", "").strip()[:16] or None,
+                drug_id=request.form.get(f"drug_id_{row}", "").strip()[:16] or None,
             )
         )
-    if any(i.dose_mg <= 0 or i.times_per_day < 1 or i.days < 1 for i in items):
+    if any(i.dose <= 0 or (i.times_per_day or 1) < 1 or i.days < 1 for i in items):
         raise rules.PrescriptionRefused("剂量、次数和天数须为正数")
     return prescribing.Draft(
         items=items,
