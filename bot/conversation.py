@@ -21,6 +21,7 @@ from identity import rules as identity_rules
 from identity.models import Account, WeChatFollower
 from identity.services import followers
 from pharmacy.fulfilment import for_prescription
+from prescriptions import long_term
 from prescriptions import services as rx
 from prescriptions.models import PrescriptionState
 
@@ -217,6 +218,8 @@ def _prescriptions_text(session: Session, account: Account) -> str:
             line += f"，{fulfilment.method.label}（{where}），{fulfilment.state.label}"
         if p.state is PrescriptionState.approved and p.redeemed_at is None:
             line += f"，取药码 {p.redemption_code}，有效期至 {p.valid_until}"
+        if p.state is PrescriptionState.signed and long_term.awaiting_consent(p):
+            line += "；用药超过 4 周，请在小程序“处方”页阅读并确认长期处方用药须知，药师才能审核"
         lines.append(line)
     return "\n".join(lines) if lines else "您还没有处方。"
 

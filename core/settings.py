@@ -120,6 +120,11 @@ class Settings:
     app_db_role: str = ""
     # Seal right after each commit (in process, the demo) rather than on beat's schedule.
     audit_seal_after_commit: bool = False
+    # The printed prescription (处方管理办法 附件): the hospital's 处方专用章 as a PNG, and a
+    # directory of handwritten-signature PNGs named by practitioner licence number. Optional:
+    # the electronic signatures are what make a prescription valid; these are for the paper.
+    prescription_seal_image: str = ""
+    signature_images_dir: str = ""
 
     @classmethod
     def from_env(

@@ -53,6 +53,10 @@ class Header:
     pharmacist_name: str | None
     diagnosis_name: str
     allergies: list[str] | None
+    # PNG files, where the hospital configures them (settings): drawn, never required.
+    seal_image: str | None = None
+    doctor_signature_image: str | None = None
+    pharmacist_signature_image: str | None = None
 
 
 @cache
@@ -72,6 +76,17 @@ def _time(value: dt.datetime | None) -> str:
 
 def kind_label(age: int) -> str:
     return "儿科" if age < PAEDIATRIC_AGE else "普通"
+
+
+def _image(pdf: Canvas, path: str | None, x: float, y: float, w: float, h: float) -> None:
+    """A configured PNG (a seal, a handwritten signature), its transparency kept. A missing or
+    unreadable file is logged and left out: the printed copy never fails for it."""
+    if not path:
+        return
+    try:
+        pdf.drawImage(path, x, y, w, h, mask="auto", preserveAspectRatio=True, anchor="c")
+    except Exception:  # reportlab raises OSError and its own errors for a bad image
+        log.warning("prescription image unreadable: %s", path)
 
 
 def qr_drawing(code: str, size: float) -> Drawing:
@@ -179,6 +194,8 @@ def _footer(
     pdf.drawString(
         left, y, f"医师：{header.doctor_name}  签名时间：{_time(prescription.doctor_signed_at)}"
     )
+    if prescription.doctor_signature:
+        _image(pdf, header.doctor_signature_image, right - 62 * mm, y - 2 * mm, 24 * mm, 9 * mm)
     y -= 4.5 * mm
     pdf.setFont(font, 7)
     pdf.drawString(left, y, f"医师签名密钥指纹：{prescription.doctor_signature_key or '未签名'}")
@@ -191,6 +208,8 @@ def _footer(
         f"审核药师：{pharmacist or '—'}  审核时间："
         f"{_time(prescription.reviewed_at) if pharmacist else '—'}",
     )
+    if pharmacist:
+        _image(pdf, header.pharmacist_signature_image, right - 62 * mm, y - 2 * mm, 24 * mm, 9 * mm)
     y -= 4.5 * mm
     pdf.setFont(font, 7)
     pdf.drawString(
@@ -204,6 +223,9 @@ def _footer(
     y -= 5 * mm
     pdf.drawString(left, y, "处方药须凭处方在药师指导下购买和使用。")
 
+    if prescription.state is PrescriptionState.approved:
+        # 处方专用章 over the review lines, on a prescription that may be dispensed only.
+        _image(pdf, header.seal_image, right - 36 * mm, 36 * mm, 30 * mm, 30 * mm)
     if prescription.state is PrescriptionState.approved and prescription.redemption_code:
         size = 30 * mm
         renderPDF.draw(qr_drawing(prescription.redemption_code, size), pdf, right - size, 8 * mm)

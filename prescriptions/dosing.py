@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -115,52 +116,96 @@ FREQUENCIES: dict[str, Frequency] = {
         _f("prn", "必要时", 1, 1),
     )
 }
-NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6}
-PER_DAY = re.compile(r"^(?:每日|每天|一日|一天|日)([一二两三四五六1-6])次$")
-PER_WEEK = re.compile(r"^(?:每周|一周|每星期)([一二两三1-3])次$")
+NUMERALS = {"一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2, "三": 3, "叁": 3, "四": 4, "肆": 4}
+NUMERALS |= {"五": 5, "伍": 5, "六": 6, "陆": 6, "八": 8, "捌": 8, "十二": 12}
+N = r"([一壹二贰两三叁四肆五伍六陆1-6])"
+PER_DAY = re.compile(rf"^(?:每日|每天|一日|一天|日){N}次$|^{N}次/(?:日|天|d)$")
+PER_WEEK = re.compile(rf"^(?:每周|一周|每星期){N}次$|^{N}次/周$")
+EVERY_HOURS = re.compile(r"^每(6|8|12|六|八|十二)小时(?:一|壹|1)次$")
+EVERY_OTHER_DAY = re.compile(
+    r"^(?:隔日|隔天|每隔一日|每隔一天|每两天|每两日|每2日|每2天)(?:一|1)次$"
+)
+# Said rather than counted; a bedtime or morning dose however it is worded.
 SAYINGS = {
-    "每晚一次": "qn",
     "每晚": "qn",
+    "每晚一次": "qn",
     "睡前": "qn",
-    "睡前一次": "qn",
-    "每晨一次": "qm",
+    "临睡前": "qn",
     "每晨": "qm",
+    "每晨一次": "qm",
+    "晨起": "qm",
     "早晨一次": "qm",
+    "早上一次": "qm",
     "晨起一次": "qm",
-    "隔日一次": "qod",
-    "隔天一次": "qod",
+    "早晚各一次": "bid",
+    "早中晚各一次": "tid",
     "必要时": "prn",
     "需要时": "prn",
+    "按需": "prn",
     "hs": "qn",
+    "qhs": "qn",
     "om": "qm",
+    "qam": "qm",
     "q1d": "qd",
     "q1w": "qw",
+    "qwk": "qw",
 }
+# 必要时 by the symptom it is taken for: only these, never any "…时" (晚饭时 is a meal).
+AS_NEEDED_FOR = ("疼痛", "痛", "头痛", "发热", "发烧", "喘息", "气喘", "胸痛", "胸闷", "失眠")
+# Words about how or when around meals, not how often: dropped beside a frequency. Alone
+# they are not a frequency and are refused.
+QUALIFIERS = frozenset({"饭后", "饭前", "餐后", "餐前", "随餐", "空腹", "口服", "顿服", "温水送服"})
+TAKEN = ("顿服", "服用", "服", "半小时")  # 睡前服用, 晨起顿服, 睡前半小时
+SEPARATORS = re.compile(r"[，,；;。（）()、]+")
 
 
 def frequency(text: str | None, times_per_day: int | None = None) -> Frequency:
-    """A frequency as doctors write it (qd, BID, b.i.d., 每日两次, 一日2次, 睡前, 每周一次),
-    or from the number of times a day alone. prn takes the most doses a day allowed."""
+    """A frequency as doctors write it (qd, BID, b.i.d., ｑｄ, 每日两次, 一日2次, 2次/日, 睡前,
+    每8小时一次, 每周一次, 疼痛时), or from the number of times a day alone; meal and route
+    words beside it are dropped (每日三次（饭后）). Anything unclear — a range, two frequencies,
+    a timing without a count — is refused, never guessed. prn takes the most doses a day."""
     if not text:
         if times_per_day is None:
             raise UnknownFrequency("请填写用法（如 每日一次、bid）")
         return _times_a_day(times_per_day)
-    key = simplified(text).strip().lower().replace(".", "").replace(" ", "")
+    parts = [p for p in SEPARATORS.split(_plain(text)) if p and p not in QUALIFIERS]
+    found = _one(parts[0]) if len(parts) == 1 else None
+    if found is None:
+        raise UnknownFrequency(
+            f"无法识别的用法“{text}”，可用：{'、'.join(f.label for f in FREQUENCIES.values())}"
+        )
+    if found.code == "prn" and times_per_day:
+        return _f("prn", f"必要时（每日最多 {times_per_day} 次）", times_per_day, times_per_day)
+    return found
+
+
+def _plain(text: str) -> str:
+    """Half-width, simplified, lower case, no spaces or dots (ｑ．ｄ． → qd)."""
+    text = unicodedata.normalize("NFKC", text)
+    return simplified(text).strip().lower().replace(".", "").replace(" ", "")
+
+
+def _one(key: str) -> Frequency | None:
+    """One frequency, or None if `key` is not exactly one."""
     key = SAYINGS.get(key, key)
+    for suffix in TAKEN:
+        if key not in FREQUENCIES and key.endswith(suffix):
+            stem = key.removesuffix(suffix)
+            key = SAYINGS.get(stem, key) if SAYINGS.get(stem) in ("qn", "qm") else key
     if key in FREQUENCIES:
-        found = FREQUENCIES[key]
-        if found.code == "prn" and times_per_day:
-            return _f("prn", f"必要时（每日最多 {times_per_day} 次）", times_per_day, times_per_day)
-        return found
+        return FREQUENCIES[key]
+    if key.endswith("时") and key.removesuffix("时") in AS_NEEDED_FOR:
+        return FREQUENCIES["prn"]
     if match := PER_DAY.match(key):
-        return _times_a_day(_number(match.group(1)))
+        return _times_a_day(_number(match.group(1) or match.group(2)))
     if match := PER_WEEK.match(key):
-        return {1: FREQUENCIES["qw"], 2: FREQUENCIES["biw"], 3: FREQUENCIES["tiw"]}[
-            _number(match.group(1))
-        ]
-    raise UnknownFrequency(
-        f"无法识别的用法“{text}”，可用：{'、'.join(f.label for f in FREQUENCIES.values())}"
-    )
+        per_week = _number(match.group(1) or match.group(2))
+        return {1: FREQUENCIES["qw"], 2: FREQUENCIES["biw"], 3: FREQUENCIES["tiw"]}.get(per_week)
+    if match := EVERY_HOURS.match(key):
+        return FREQUENCIES[f"q{_number(match.group(1))}h"]
+    if EVERY_OTHER_DAY.match(key):
+        return FREQUENCIES["qod"]
+    return None
 
 
 def _number(text: str) -> int:

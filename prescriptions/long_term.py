@@ -29,6 +29,10 @@ def needs_consent(prescription: Prescription) -> bool:
     return any(item.days > NORMAL_MAX_DAYS for item in prescription.items)
 
 
+def awaiting_consent(prescription: Prescription) -> bool:
+    return needs_consent(prescription) and prescription.long_term_consented_at is None
+
+
 def consent(
     session: Session, account: Account, prescription_id: int, now: dt.datetime
 ) -> Prescription:

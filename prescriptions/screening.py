@@ -12,7 +12,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from pypinyin import Style, lazy_pinyin
 
@@ -158,6 +158,13 @@ def install(idx: Index | None, version: object) -> None:
 
 
 def build_index(formulary: tuple[Product, ...] | list[Product]) -> Index:
+    """The index of a formulary; the same formulary (an import checked, then installed; each
+    worker installing the version in force) is indexed once."""
+    return _build(tuple(formulary))
+
+
+@lru_cache(maxsize=4)
+def _build(formulary: tuple[Product, ...]) -> Index:
     keys: dict[str, set[str]] = {}
     entries: dict[str, Entry] = {}
     controlled = {c.name: c for c in controlled_ingredients()}

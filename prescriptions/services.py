@@ -6,12 +6,13 @@ import enum
 from collections import Counter
 from dataclasses import dataclass, replace
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, clock
+from core import audit, clock, runtime
 from core.audit import Actor
 from core.errors import NotFound
 from followup.models import Consultation
@@ -188,6 +189,29 @@ def import_formulary(
     return replace(report, version=number)
 
 
+def import_file(
+    session: Session,
+    actor: Actor,
+    content: bytes,
+    filename: str,
+    *,
+    account_id: int | None = None,
+    dry_run: bool = False,
+) -> tuple[int, LoadReport]:
+    """A dictionary file read (FormularyInvalid naming every bad line) and imported."""
+    listed = formulary.read(content, filename)
+    report = import_formulary(
+        session,
+        actor,
+        listed,
+        filename=filename,
+        digest=formulary.digest(content),
+        account_id=account_id,
+        dry_run=dry_run,
+    )
+    return len(listed), report
+
+
 def _values(product: Product, result: Screened) -> dict[str, Any]:
     return {
         "generic_name": product.generic_name,
@@ -315,15 +339,31 @@ def versions(session: Session, prescription: Prescription) -> list[PrescriptionV
 def document_pdf(prescription: Prescription) -> bytes:
     consultation = prescription.consultation
     institution = prescription.doctor.account.institution
+    settings = runtime.current().settings
+    signatures = Path(settings.signature_images_dir) if settings.signature_images_dir else None
+    pharmacist = prescription.pharmacist
     header = document.Header(
         institution=institution.name if institution else "互联网医院",
         department=consultation.department,
         doctor_name=prescription.doctor.name,
-        pharmacist_name=prescription.pharmacist.name if prescription.pharmacist else None,
+        pharmacist_name=pharmacist.name if pharmacist else None,
         diagnosis_name=consultation.diagnosis.disease_name,
         allergies=prescription.person.allergy_list,
+        seal_image=settings.prescription_seal_image or None,
+        doctor_signature_image=_signature(signatures, prescription.doctor.licence_number),
+        pharmacist_signature_image=_signature(signatures, pharmacist.licence_number)
+        if pharmacist
+        else None,
     )
     return document.render(prescription, header)
+
+
+def _signature(directory: Path | None, licence_number: str) -> str | None:
+    """The practitioner's handwritten signature image, if the hospital keeps one."""
+    if directory is None or not licence_number.isalnum():
+        return None  # the licence number names a file: nothing but letters and digits
+    path = directory / f"{licence_number}.png"
+    return str(path) if path.is_file() else None
 
 
 def for_consultation(session: Session, consultation_id: int) -> list[Prescription]:

@@ -120,30 +120,27 @@ def drugs_load() -> None:
 def drugs_import(path: str, dry_run: bool) -> None:
     """Import the hospital's drug dictionary (CSV or XLSX) as a new formulary version."""
     from prescriptions import formulary
-    from prescriptions.services import import_formulary
+    from prescriptions.services import import_file
 
-    content = Path(path).read_bytes()
     try:
-        products = formulary.read(content, path)
+        with runtime.current().database.transaction() as session:
+            count, report = import_file(
+                session,
+                audit.Actor.system(),
+                Path(path).read_bytes(),
+                Path(path).name,
+                dry_run=dry_run,
+            )
     except formulary.FormularyInvalid as exc:
         for line in exc.extra.get("errors", [exc.detail]):
             click.echo(line, err=True)
         sys.exit(1)
-    with runtime.current().database.transaction() as session:
-        report = import_formulary(
-            session,
-            audit.Actor.system(),
-            products,
-            filename=Path(path).name,
-            digest=formulary.digest(content),
-            dry_run=dry_run,
-        )
     for change in report.diff[:200]:
         fields = ", ".join(f"{k}: {v[0]} → {v[1]}" for k, v in change.get("fields", {}).items())
         click.echo(f"{change['change']:8} {change['code']} {change['name']} {fields}".rstrip())
     made = "dry run, nothing changed" if dry_run else f"version {report.version or '(none)'}"
     click.echo(
-        f"{len(products)} products: {report.added} added, {report.updated} updated, "
+        f"{count} products: {report.added} added, {report.updated} updated, "
         f"{report.retired} retired; {report.blocked} barred from online prescribing ({made})"
     )
 

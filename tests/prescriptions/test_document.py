@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -110,3 +111,59 @@ def test_nobody_else_gets_the_document(client: FlaskClient, session: Session) ->
     own = client.get("/api/v1/me/prescriptions", headers=written.patient_headers).json
     assert [p["id"] for p in own["prescriptions"]] == [written.id]
     assert own["prescriptions"][0]["redemption_code"]
+
+
+def _png(path: Path, size: tuple[int, int], colour: tuple[int, int, int, int]) -> None:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    ImageDraw.Draw(image).ellipse((2, 2, size[0] - 3, size[1] - 3), outline=colour, width=6)
+    image.save(path)
+
+
+def _images(pdf: bytes) -> int:
+    """Images drawn on the page (an image's transparency mask is not one)."""
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LTContainer, LTImage
+
+    def count(item: object) -> int:
+        if isinstance(item, LTImage):
+            return 1
+        if isinstance(item, LTContainer):
+            return sum(count(child) for child in item)
+        return 0
+
+    return sum(count(page) for page in extract_pages(io.BytesIO(pdf)))
+
+
+def test_the_seal_and_handwritten_signatures_where_the_hospital_keeps_them(
+    make_app: Any, session: Session, tmp_path: Path
+) -> None:
+    load_catalogue(session, Actor.system())
+    seal = tmp_path / "seal.png"
+    _png(seal, (300, 300), (200, 0, 0, 255))
+    signatures = tmp_path / "signatures"
+    signatures.mkdir()
+    client = make_app(
+        PRESCRIPTION_SEAL_IMAGE=str(seal), SIGNATURE_IMAGES_DIR=str(signatures)
+    ).test_client()
+    written = approved_prescription(client, session)
+    row = session.get(Prescription, written.id)
+    assert row is not None
+    assert row.pharmacist is not None
+    for practitioner in (row.doctor, row.pharmacist):
+        _png(signatures / f"{practitioner.licence_number}.png", (240, 90), (0, 0, 0, 255))
+    url = f"/api/v1/prescriptions/{written.id}/document"
+    stamped = client.get(url, headers=written.patient_headers).data
+    assert _images(stamped) == 3  # the seal and both signatures
+    (ARTIFACTS / "prescription-stamped.pdf").write_bytes(stamped)
+    # Not reviewed yet: signed by the doctor, no seal on what may not be dispensed.
+    draft = written_prescription(client, session, id_number="11010519491231002X")
+    unsealed = client.get(
+        f"/api/v1/prescriptions/{draft.id}/document", headers=draft.doctor_headers
+    ).data
+    assert _images(unsealed) == 0  # this doctor keeps no signature image
+    # A hospital that keeps none prints none, and a missing file never fails the print.
+    (signatures / f"{row.doctor.licence_number}.png").unlink()
+    seal.unlink()
+    assert _images(client.get(url, headers=written.patient_headers).data) == 1

@@ -24,7 +24,7 @@ from prescriptions.models import Prescription, PrescriptionState
 from prescriptions.rules import ItemDraft
 from prescriptions.services import load_catalogue
 from tests import factories
-from tests.helpers import bearer
+from tests.helpers import bearer, csrf_token, sign_in
 
 
 @dataclass
@@ -337,3 +337,55 @@ def test_another_strength_a_combination_or_an_enantiomer_is_still_the_same_drug(
     levo = world.write(("苯磺酸左氨氯地平片 2.5mg", 2.5, 1, 28))
     codes = {f.code: f.severity for f in world.assess(levo)}
     assert codes.get("therapeutic_duplication") is Severity.major, codes
+
+
+def test_the_patient_confirms_a_long_prescription_and_keeps_their_medicines_in_h5(
+    client: FlaskClient, world: World
+) -> None:
+    twelve_weeks = world.write(("缬沙坦", 80, 1, 84), stable=STABLE)
+    sign_in(client, world.patient.username)
+    page = client.get(f"/h5/prescriptions/{twelve_weeks.id}").get_data(as_text=True)
+    assert "长期处方用药须知" in page
+    assert "¥" in page  # 金额
+    confirmed = client.post(
+        f"/h5/prescriptions/{twelve_weeks.id}/long-term-consent",
+        data={"lt-csrf_token": csrf_token(client, "/h5/medicines")},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "已确认长期处方用药须知" in confirmed
+    world.session.refresh(twelve_weeks)
+    assert twelve_weeks.long_term_consented_at is not None
+    assert world.assess(twelve_weeks) == []
+
+    assert world.patient.person is not None
+    listed = client.post(
+        "/h5/medicines",
+        data={
+            "csrf_token": csrf_token(client, "/h5/medicines"),
+            "person_id": world.patient.person.id,
+            "name": "芬必得",
+        },
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "已登记：芬必得" in listed
+    assert "缬沙坦" in listed  # our own prescription in force, beside what they reported
+    # The doctor's next prescription is held against what the patient reported.
+    nsaid = world.write(("氯沙坦钾片 50mg", 50, 1, 28), doctor=world.other_doctor)
+    assert any("芬必得" in f.message for f in world.assess(nsaid))
+    row = reported.current(world.session, world.patient.person.id)[0]
+    stopped = client.post(
+        f"/h5/medicines/{row.id}/stop",
+        data={"stop-csrf_token": csrf_token(client, "/h5/medicines")},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "已记录停用：芬必得" in stopped
+    assert reported.current(world.session, world.patient.person.id) == []
+
+
+def test_the_bot_says_a_long_prescription_waits_for_the_patient(world: World) -> None:
+    from bot.conversation import _prescriptions_text
+
+    long = world.write(("缬沙坦", 80, 1, 84), stable=STABLE)
+    assert "确认长期处方用药须知" in _prescriptions_text(world.session, world.patient)
+    long.long_term_consented_at = clock.now()
+    assert "确认长期处方用药须知" not in _prescriptions_text(world.session, world.patient)

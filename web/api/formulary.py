@@ -7,7 +7,6 @@ from flask import Blueprint, Response, request
 
 from identity.models import Role
 from identity.services import actor_of
-from prescriptions import formulary
 from prescriptions.models import FormularyVersion
 from prescriptions.schemas import (
     FormularyChange,
@@ -18,7 +17,7 @@ from prescriptions.schemas import (
 from prescriptions.services import (
     LoadReport,
     formulary_version,
-    import_formulary,
+    import_file,
     versions_of_formulary,
 )
 from web.auth import api_account, api_roles_required
@@ -82,18 +81,11 @@ def _import(dry_run: bool) -> FormularyImportOut:
         raise ApiProblem(
             422, "formulary_invalid", "药品字典有错误，未导入", "请上传 .csv 或 .xlsx 文件"
         )
-    products = formulary.read(content, filename)
     account = api_account()
-    report = import_formulary(
-        db_session(),
-        actor_of(account),
-        products,
-        filename=filename,
-        digest=formulary.digest(content),
-        account_id=account.id,
-        dry_run=dry_run,
+    count, report = import_file(
+        db_session(), actor_of(account), content, filename, account_id=account.id, dry_run=dry_run
     )
-    return import_out(report, len(products), dry_run)
+    return import_out(report, count, dry_run)
 
 
 @bp.post("/formulary/imports")
@@ -107,7 +99,7 @@ def _import(dry_run: bool) -> FormularyImportOut:
     description=DESCRIPTION,
 )
 @api_roles_required(Role.admin)
-def import_file() -> tuple[Response, int]:
+def import_dictionary() -> tuple[Response, int]:
     return json_model(_import(dry_run=False), 201)
 
 

@@ -179,13 +179,11 @@ def formulary_page() -> str | Response:
         filename = form.file.data.filename or "formulary.csv"
         dry_run = request.form.get("action") != "import"
         try:
-            listed = formulary.read(content, filename)
-            report = rx_services.import_formulary(
+            count, report = rx_services.import_file(
                 session,
                 actor_of(current_user),
-                listed,
-                filename=filename,
-                digest=formulary.digest(content),
+                content,
+                filename,
                 account_id=current_user.id,
                 dry_run=dry_run,
             )
@@ -195,9 +193,9 @@ def formulary_page() -> str | Response:
         else:
             if not dry_run:
                 made = f"第 {report.version} 版" if report.version else "无变化，未生成新版本"
-                flash(f"已导入 {len(listed)} 种药品：{made}", "ok")
+                flash(f"已导入 {count} 种药品：{made}", "ok")
                 return redirect(url_for(".formulary_page"))
-            preview = (len(listed), report)
+            preview = (count, report)
     number = request.args.get("version", type=int)
     shown = rx_services.formulary_version(session, number) if number else None
     return render_template(

@@ -34,12 +34,13 @@ from followup.catalogue import consent
 from followup.models import Consultation, DiagnosisStatus
 from followup.services import consultations as visits
 from followup.services import diagnoses, referrals
-from identity.models import Account, Role
+from identity.models import Account, Person, Role
 from identity.services import dependents, patients
 from pharmacy import fulfilment
-from prescriptions import prescribing
+from prescriptions import long_term, prescribing, reported
 from prescriptions import services as rx
 from prescriptions.document import qr_drawing
+from prescriptions.in_force import prescribed_in_force
 from prescriptions.models import Prescription
 from web.auth import console_roles_required
 from web.responses import private_file
@@ -66,6 +67,18 @@ class MessageForm(FlaskForm):  # type: ignore[misc]
 
 class PickupForm(FlaskForm):  # type: ignore[misc]
     pharmacy_id = SelectField("取药药房", coerce=int)
+
+
+class ConfirmForm(FlaskForm):  # type: ignore[misc]
+    pass
+
+
+class MedicineForm(FlaskForm):  # type: ignore[misc]
+    person_id = SelectField("为谁登记", coerce=int)
+    name = StringField(
+        "正在服用的其他药品（外院开具或自行购买）",
+        validators=[DataRequired("请填写药品名称"), Length(max=100)],
+    )
 
 
 class DeliveryForm(FlaskForm):  # type: ignore[misc]
@@ -111,17 +124,22 @@ def my_diagnoses() -> str:
     return render_template("h5/diagnoses.html", rows=rows, Status=DiagnosisStatus)
 
 
+def _people(account: Account) -> tuple[Person, list[Person]]:
+    """The verified patient and everyone they may seek care for (themselves first)."""
+    me = patients.ensure_verified(account)
+    return me, [me] + [d.person for d in dependents.active(db_session(), account)]
+
+
 @bp.route("/visits/new", methods=["GET", "POST"])
 @console_roles_required(Role.patient)
 def new_visit() -> str | BaseResponse:
     db = db_session()
     account = _me()
     try:
-        me = patients.ensure_verified(account)
+        me, people = _people(account)
     except DomainError as exc:
         flash(exc.title, "error")
         return redirect(url_for(".home"))
-    people = [me] + [d.person for d in dependents.active(db, account)]
     choices = [
         (d.id, f"{p.name[0]}*：{d.disease_name}（{d.institution_name} {d.diagnosed_on}）")
         for p in people
@@ -293,15 +311,87 @@ def prescription(prescription_id: int) -> str | BaseResponse:
             flash("已为您预留药品，请凭取药码到店取药", "ok")
         return redirect(url_for(".prescription", prescription_id=found.id))
     show_code = found.state.value == "approved" and found.redeemed_at is None
+    long = long_term.needs_consent(found)
     return render_template(
         "h5/prescription.html",
         p=found,
+        long_term_notice=long_term.NOTICE if long else None,
+        consent_form=ConfirmForm(prefix="lt"),
         arranged=arranged,
         form=form,
         delivery=DeliveryForm(prefix="dl"),
         options=options,
         code=found.redemption_code if show_code else None,
     )
+
+
+@bp.post("/prescriptions/<int:prescription_id>/long-term-consent")
+@console_roles_required(Role.patient)
+def long_term_consent(prescription_id: int) -> BaseResponse:
+    """The patient confirms the 长期处方 notice they read: the pharmacist may then approve."""
+    db = db_session()
+    found = _prescription(prescription_id)
+    if ConfirmForm(prefix="lt").validate_on_submit():
+        try:
+            long_term.consent(db, _me(), found.id, clock.now())
+        except DomainError as exc:
+            db.rollback()
+            flash(exc.detail if exc.detail != exc.title else exc.title, "error")
+        else:
+            commit_now()
+            flash("已确认长期处方用药须知，药师将继续审核", "ok")
+    return redirect(url_for(".prescription", prescription_id=found.id))
+
+
+@bp.route("/medicines", methods=["GET", "POST"])
+@console_roles_required(Role.patient)
+def medicines() -> str | BaseResponse:
+    """What the patient (and each dependent) takes: our prescriptions in force, and what they
+    report taking besides, which every new prescription is checked against."""
+    db = db_session()
+    account = _me()
+    try:
+        me, people = _people(account)
+    except DomainError as exc:
+        flash(exc.title, "error")
+        return redirect(url_for(".home"))
+    form = MedicineForm()
+    form.person_id.choices = [
+        (p.id, p.name + ("（本人）" if p.id == me.id else "")) for p in people
+    ]
+    if form.validate_on_submit():
+        try:
+            reported.report(db, account, form.person_id.data, form.name.data, clock.now())
+        except DomainError as exc:
+            db.rollback()
+            flash(exc.detail if exc.detail != exc.title else exc.title, "error")
+        else:
+            commit_now()
+            flash(f"已登记：{form.name.data}，医生和药师开方审方时会看到", "ok")
+        return redirect(url_for(".medicines"))
+    today = clock.today()
+    listing = [
+        (person, prescribed_in_force(db, person.id, today), reported.current(db, person.id))
+        for person in people
+    ]
+    return render_template(
+        "h5/medicines.html", form=form, listing=listing, stop_form=ConfirmForm(prefix="stop")
+    )
+
+
+@bp.post("/medicines/<int:medicine_id>/stop")
+@console_roles_required(Role.patient)
+def stop_medicine(medicine_id: int) -> BaseResponse:
+    db = db_session()
+    if ConfirmForm(prefix="stop").validate_on_submit():
+        try:
+            row = reported.stop(db, _me(), medicine_id, clock.now())
+        except DomainError:
+            db.rollback()
+            abort(404)
+        commit_now()
+        flash(f"已记录停用：{row.name}", "ok")
+    return redirect(url_for(".medicines"))
 
 
 @bp.post("/prescriptions/<int:prescription_id>/delivery")
