@@ -11,9 +11,12 @@ import csv
 import hashlib
 import io
 import re
+import unicodedata
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from core.errors import DomainError
 from prescriptions import dosing
@@ -39,7 +42,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "atc": ("ATC", "ATC编码", "atc"),
     "price": ("单价（元）", "单价", "零售价", "价格", "price"),
     "rx": ("处方类别", "处方药", "rx"),
-    "max_daily_dose": ("最大日剂量", "max_daily_dose"),
+    "max_daily_dose": ("最大日剂量", "日最大剂量", "max_daily_dose"),
     "product_class": ("管制类别", "product_class"),
     "source": ("来源", "备注", "source"),
 }
@@ -66,6 +69,24 @@ INSURANCE = re.compile(r"^[XZ][A-Z0-9]{10,26}$")  # 国家医保药品编码: X 
 RX = {"rx": True, "处方药": True, "处方": True, "otc": False, "非处方药": False}
 RX |= {"甲类otc": False, "乙类otc": False, "otc甲类": False, "otc乙类": False}
 MAX_ERRORS = 200
+MAX_XLSX_INFLATED = 100 * 1024 * 1024
+MAX_CELL = 2000
+# The longest each field may be (the columns they are kept in).
+FIELD_LIMITS = {
+    "generic_name": 100,
+    "english_name": 200,
+    "strength": 64,
+    "dosage_form": 32,
+    "route": 16,
+    "unit": 8,
+    "pack_unit": 8,
+    "source": 300,
+}
+UNIT_IN_BRACKETS = re.compile(r"\([^)]*\)$")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A cell a spreadsheet would run as a formula; written out behind an apostrophe (OWASP CSV
+# injection), which reading takes off again.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 Bad = Callable[[str, str], None]  # reports a field's error on the current line
 MAX_ROWS = 50_000
 
@@ -85,19 +106,26 @@ class FormularyInvalid(DomainError):
     status = 422
     title = "药品字典有错误，未导入"
 
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        # Always the list of what is wrong, a whole-file problem as its one entry.
+        extra.setdefault("errors", [detail or self.title])
+        super().__init__(detail, **extra)
+
 
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 def export(products: list[Product] | tuple[Product, ...]) -> str:
-    """The formulary as a CSV with the Chinese headers: what `read` takes back unchanged."""
+    """The formulary as a CSV with the Chinese headers: what `read` takes back unchanged.
+    A cell a spreadsheet would run as a formula goes out behind an apostrophe."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([LABELS[f] for f in HEADERS])
     for p in products:
         writer.writerow(
-            [
+            _safe_cell(cell)
+            for cell in [
                 p.code,
                 p.generic_name,
                 p.english_name,
@@ -124,6 +152,11 @@ def export(products: list[Product] | tuple[Product, ...]) -> str:
     return out.getvalue()
 
 
+def _safe_cell(cell: object) -> str:
+    text = str(cell)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def read(data: bytes, filename: str) -> list[Product]:
     """The products of a CSV or XLSX file, or FormularyInvalid naming every bad line."""
     rows = _xlsx_rows(data) if filename.lower().endswith(".xlsx") else _csv_rows(data)
@@ -139,22 +172,46 @@ def _csv_rows(data: bytes) -> list[list[str]]:
             continue
     else:
         raise FormularyInvalid("文件不是 UTF-8 或 GB18030 编码的 CSV")
-    return list(csv.reader(io.StringIO(text)))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # old Mac line ends too
+    reader = csv.reader(io.StringIO(text))
+    rows: list[list[str]] = []
+    try:
+        rows.extend(reader)
+    except csv.Error as exc:  # a cell over csv's limit, a stray quote
+        error = LineError(reader.line_num, "整行", "CSV 格式错误：单元格过长或引号不配对")
+        raise FormularyInvalid(error.text()) from exc
+    return rows
 
 
 def _xlsx_rows(data: bytes) -> list[list[str]]:
     from openpyxl import load_workbook  # only when a workbook is imported
 
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # a corrupt or foreign file: say so, never a server error
-        raise FormularyInvalid(f"无法读取 XLSX 文件：{type(exc).__name__}") from exc
-    sheet = book.worksheets[0]
-    rows = [
-        ["" if cell is None else _cell(cell) for cell in row]
-        for row in sheet.iter_rows(values_only=True)
-    ]
-    book.close()
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            inflated = sum(entry.file_size for entry in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise FormularyInvalid("文件已损坏或不是 XLSX 格式") from exc
+    if inflated > MAX_XLSX_INFLATED:  # a zip bomb is refused before it is opened
+        raise FormularyInvalid(f"XLSX 解压后超过 {MAX_XLSX_INFLATED // 1048576} MB，请分批导入")
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        sheet = book.worksheets[0]
+        rows: list[list[str]] = []
+        formulas: list[str] = []
+        for number, row in enumerate(sheet.iter_rows(), start=1):
+            if number > MAX_ROWS + 1:
+                raise FormularyInvalid(f"超过 {MAX_ROWS} 行，请分批导入")
+            for cell in row:
+                if getattr(cell, "data_type", None) == "f":
+                    formulas.append(LineError(number, "公式", "请将公式单元格粘贴为数值").text())
+            rows.append(["" if cell.value is None else _cell(cell.value) for cell in row])
+        book.close()
+    except FormularyInvalid:
+        raise
+    except Exception as exc:  # a corrupt or foreign workbook: said plainly, never a 500
+        raise FormularyInvalid("文件已损坏或不是 XLSX 格式") from exc
+    if formulas:
+        raise FormularyInvalid(formulas[0], errors=formulas[:MAX_ERRORS])
     return rows
 
 
@@ -170,13 +227,26 @@ def parse(rows: list[list[str]]) -> list[Product]:
         raise FormularyInvalid("文件为空")
     if len(rows) > MAX_ROWS + 1:
         raise FormularyInvalid(f"超过 {MAX_ROWS} 行，请分批导入")
-    columns, errors = _columns(rows[0])
+    columns, width = _columns(rows[0])
+    errors: list[LineError] = []
     products: list[Product] = []
     seen: dict[str, int] = {}
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
-        values = {f: (row[i].strip() if i < len(row) else "") for f, i in columns.items()}
+        extra = [cell for cell in row[width:] if cell.strip()]
+        if extra:
+            errors.append(LineError(number, "整行", f"比表头多出 {len(extra)} 个单元格"))
+            continue
+        values = {f: _text(row[i]) if i < len(row) else "" for f, i in columns.items()}
+        unreadable = [f for f, v in values.items() if CONTROL_CHARACTERS.search(v)]
+        long = [f for f, v in values.items() if len(v) > MAX_CELL]
+        for field in unreadable:
+            errors.append(LineError(number, LABELS[field], "含有不可见的控制字符"))
+        for field in long:
+            errors.append(LineError(number, LABELS[field], f"超过 {MAX_CELL} 字"))
+        if unreadable or long:
+            continue
         product = _product(number, values, errors)
         if product is None:
             continue
@@ -199,22 +269,40 @@ def parse(rows: list[list[str]]) -> list[Product]:
     return products
 
 
-def _columns(header: list[str]) -> tuple[dict[str, int], list[LineError]]:
+def _text(cell: str) -> str:
+    """A cell's text: trimmed, and without the apostrophe that kept a formula from running."""
+    text = cell.strip()
+    return text[1:] if text.startswith("'") and text[1:2] in FORMULA_START else text
+
+
+def _header_key(name: str) -> str:
+    """A header as matched: half-width, lower case, no spaces, no unit in brackets
+    (ＡＴＣ → atc, 单价(元) and 单价（元） → 单价, 最大日剂量（mg） → 最大日剂量)."""
+    text = unicodedata.normalize("NFKC", name).strip().lstrip("\ufeff").lower()
+    return UNIT_IN_BRACKETS.sub("", text).replace(" ", "")
+
+
+def _columns(header: list[str]) -> tuple[dict[str, int], int]:
+    """Where each field is. A field under two headers is refused: which one to believe?"""
+    fields = {_header_key(a): f for f, accepted in HEADERS.items() for a in accepted}
     found: dict[str, int] = {}
-    names = [h.strip().lstrip("\ufeff") for h in header]
-    for field, accepted in HEADERS.items():
-        lowered = {a.lower() for a in accepted}
-        for index, name in enumerate(names):
-            if name.lower() in lowered:
-                found[field] = index
-                break
+    twice: list[str] = []
+    for index, name in enumerate(header):
+        if CONTROL_CHARACTERS.search(name):
+            twice.append(LineError(1, f"第 {index + 1} 列", "表头含有不可见的控制字符").text())
+            continue
+        field = fields.get(_header_key(name))
+        if field is None:
+            continue  # a column the formulary does not keep (厂家, 库存 …)
+        if field in found:
+            twice.append(LineError(1, name.strip(), f"与第 {found[field] + 1} 列重复").text())
+        found[field] = found.get(field, index)
     missing = [LABELS[f] for f in REQUIRED if f not in found]
-    if missing:
-        raise FormularyInvalid(
-            f"缺少列：{'、'.join(missing)}",
-            errors=[LineError(1, m, "缺少此列").text() for m in missing],
-        )
-    return found, []
+    problems = twice + [LineError(1, m, "缺少此列").text() for m in missing]
+    if problems:
+        title = f"缺少列：{'、'.join(missing)}" if missing else problems[0]
+        raise FormularyInvalid(title, errors=problems)
+    return found, len(header)
 
 
 def _product(line: int, v: dict[str, str], errors: list[LineError]) -> Product | None:
@@ -228,8 +316,6 @@ def _product(line: int, v: dict[str, str], errors: list[LineError]) -> Product |
             bad(field, "不能为空")
     if len(errors) > before:
         return None
-    if len(v["generic_name"]) > 100:
-        bad("generic_name", "超过 100 字")
     dose_unit = ""
     try:
         dose_unit = dosing.dose_unit(v["dose_unit"])
@@ -256,11 +342,12 @@ def _product(line: int, v: dict[str, str], errors: list[LineError]) -> Product |
         _positive(v["max_daily_dose"], "max_daily_dose", bad) if v.get("max_daily_dose") else None
     )
     product_class = _control(v.get("product_class", ""), bad)
-    for field, limit in (("strength", 64), ("dosage_form", 32), ("route", 16), ("unit", 8)):
+    for field, limit in FIELD_LIMITS.items():
         if len(v.get(field, "")) > limit:
             bad(field, f"超过 {limit} 字")
-    if len(v.get("pack_unit", "")) > 8:
-        bad("pack_unit", "超过 8 字")
+    for field in ("brands", "ingredients"):
+        if any(len(name) > 64 for name in _list(v.get(field, ""))):
+            bad(field, "每个名称不超过 64 字")
     code = v.get("code", "") or product_code(v["generic_name"], v.get("strength", ""))
     if len(code) > 16:
         bad("code", "超过 16 位")
@@ -281,7 +368,7 @@ def _product(line: int, v: dict[str, str], errors: list[LineError]) -> Product |
         rx=bool(rx),
         max_daily_dose=maximum,
         product_class=product_class,
-        source=v.get("source", "")[:300],
+        source=v.get("source", ""),
         dose_unit=dose_unit,
         dose_per_unit=dose_per_unit,
         unit=v["unit"],
@@ -316,7 +403,9 @@ def _price(text: str, bad: Bad) -> int | None:
         value = Decimal(text.replace("¥", "").replace("元", "").replace(",", ""))
     except InvalidOperation:
         value = Decimal(-1)
-    if value < 0 or value > 1_000_000 or value != value.quantize(Decimal("0.01")):
+    if not value.is_finite() or value < 0 or value > 1_000_000:
+        value = Decimal(-1)
+    if value < 0 or value != value.quantize(Decimal("0.01")):
         bad("price", f"“{text}”应为不超过两位小数的金额（元）")
         return None
     return int(value * 100)

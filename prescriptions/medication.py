@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from itertools import combinations
@@ -48,6 +48,8 @@ class Finding:
     severity: Severity
     message: str
     source: str | None = None
+    # What the refusal names (the drug, the allergen, the limit): the problem document's fields.
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     def text(self) -> str:
         return f"【{self.severity.label}】{self.message}"

@@ -4,7 +4,7 @@ every drug screened, every rule checked before anything is saved."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +27,8 @@ from prescriptions.models import (
     PrescriptionState,
     PrescriptionVersion,
 )
-from prescriptions.services import screen_names
+from prescriptions.screening import Screened, screen
+from prescriptions.services import product_of, screen_names
 
 OPEN_FOR_PRESCRIBING = {ConsultationState.accepted, ConsultationState.in_progress}
 
@@ -53,13 +54,8 @@ def _checked_items(
     screened = screen_names(
         session, actor_of(account), [i.drug_name for i in draft.items], "prescribe"
     )
-    allergies = consultation.person.allergy_list or []
-    context = rules.Context(
-        patient_age=identity_rules.age_on(consultation.person.birth_date, day),
-        guardian_recorded=consultation.guardian_person_id is not None,
-        accompanying_physician=draft.accompanying_physician,
-        stable_chronic_reason=draft.stable_chronic_reason,
-        allergens=rules.allergens_of(allergies, day),
+    context = context_of(
+        consultation, day, draft.accompanying_physician, draft.stable_chronic_reason
     )
     screened = [
         rules.picked(result, item) for item, result in zip(draft.items, screened, strict=True)
@@ -70,6 +66,22 @@ def _checked_items(
     missing = [c for c in codes if c not in drugs or not drugs[c].active]
     if missing:
         raise rules.UnknownDrug("药品目录尚未加载或该药品已停用（hospital drugs load）")
+    barred = [drugs[c] for c in codes if drugs[c].blocked]
+    if barred:  # the formulary barred it on import, whatever screening said of the name
+        control = barred[0].control_class.value if barred[0].control_class else None
+        audit.record(
+            session,
+            actor_of(account),
+            "drug.blocked",
+            "drug_name",
+            barred[0].generic_name[:64],
+            {"door": "prescribe", "class": control, "known": True},
+        )
+        raise rules.ControlledDrug(
+            f"“{barred[0].generic_name}”为特殊管理药品，互联网医院不得开具",
+            drug=barred[0].generic_name,
+            control_class=control,
+        )
     new = [
         medicine_of(drugs[code], item.days) for item, code in zip(draft.items, codes, strict=True)
     ]
@@ -83,6 +95,44 @@ def _checked_items(
             zip(draft.items, screened, codes, draft.routes, strict=True), start=1
         )
     ]
+
+
+def context_of(
+    consultation: Consultation,
+    day: dt.date,
+    accompanying_physician: str | None,
+    stable_chronic_reason: str | None,
+) -> rules.Context:
+    """Who the prescription is for, as the rules see them on `day`."""
+    return rules.Context(
+        patient_age=identity_rules.age_on(consultation.person.birth_date, day),
+        guardian_recorded=consultation.guardian_person_id is not None,
+        accompanying_physician=accompanying_physician,
+        stable_chronic_reason=stable_chronic_reason,
+        allergens=rules.allergens_of(consultation.person.allergy_list or [], day),
+    )
+
+
+def as_written(item: PrescriptionItem, day: dt.date) -> tuple[rules.ItemDraft, Screened]:
+    """A saved line as the rules see a draft: its drug screened again on `day` (a control
+    that took effect since is found), narrowed to the product written; a drug blocked since
+    stays blocked, a drug retired since is still checked as what it is."""
+    drug = item.drug
+    draft = rules.ItemDraft(
+        drug.generic_name,
+        item.dose,
+        item.times_per_day,
+        item.days,
+        dose_unit=item.dose_unit,
+        frequency=item.frequency,
+        drug_id=drug.code,
+    )
+    result = screen(drug.generic_name, day)
+    written = tuple(p for p in result.products if p.code == drug.code) or (product_of(drug),)
+    result = replace(result, known=True, products=written)
+    if drug.blocked and not result.blocked:
+        result = replace(result, blocked=True, control_class=drug.control_class)
+    return draft, result
 
 
 def _item(

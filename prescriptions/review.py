@@ -18,11 +18,11 @@ from followup.services import follow_ups
 from identity.models import Account, Practitioner
 from identity.rules import PractitionerKind
 from identity.services import actor_of, practitioners
-from prescriptions import dosing, long_term, medication, prescribing, redemption, rules
+from prescriptions import long_term, medication, prescribing, redemption, rules
 from prescriptions.in_force import medicine_of, medicines_in_force
 from prescriptions.medication import Finding, Severity
 from prescriptions.models import Prescription, PrescriptionState
-from prescriptions.screening import screen
+from prescriptions.services import formulary_index
 
 CLAIM_SECONDS = 15 * 60  # a claim not acted on in this time returns to the queue
 
@@ -114,40 +114,30 @@ def _held(
 
 
 def assess(prescription: Prescription, day: dt.date) -> list[Finding]:
-    """Every automated finding on a prescription under review: its own drugs (controlled,
-    dose, allergy, duplicate, withdrawn) and, through the engine the prescribing door uses,
-    against the patient's other medicines in force. Raises CheckUnavailable if it cannot run:
+    """Every automated finding on a prescription under review: every rule of the prescribing
+    door (rules.findings: controlled, dose, allergy, duplicate …) on the lines as written, a
+    drug withdrawn since, and, through the same medication engine, the patient's other
+    medicines in force. Raises CheckUnavailable if it cannot run:
     "check unavailable" is never "no problems"."""
     findings: list[Finding] = []
     try:
-        allergens = rules.allergens_of(prescription.person.allergy_list or [], day)
-        seen: dict[str, str] = {}
-        for item in prescription.items:
-            drug = item.drug
-            result = screen(drug.generic_name, day)
-            own: list[tuple[str, str]] = []
-            if result.blocked or drug.blocked:
-                own.append(("controlled_drug", result.reason or "特殊管理药品"))
-            freq = dosing.stored(item.frequency, item.times_per_day)
-            dose = dosing.convert(item.dose, item.dose_unit, drug.dose_unit, drug=drug.generic_name)
-            over = rules.dose_over_max(drug.max_daily_dose, drug.dose_unit, dose, freq)
-            if over is not None:
-                own.append(("dose_exceeds_max", over))
-            allergen = rules.allergy_match(drug.ingredients, allergens)
-            if allergen is not None:
-                own.append(("allergy_conflict", f"与过敏史（{allergen}）冲突"))
-            for ingredient in drug.ingredients:
-                if ingredient in seen:
-                    own.append(("duplicate_therapy", f"与{seen[ingredient]}重复用药"))
-                seen[ingredient] = drug.generic_name
-            if not drug.active:
-                own.append(("drug_withdrawn", "已从药品目录停用"))
-            findings.extend(
-                Finding(code, Severity.refuse, f"{drug.generic_name}：{text}") for code, text in own
-            )
         session = object_session(prescription)
         if session is None:
             raise RuntimeError("the prescription is not attached to a session")
+        formulary_index(session)  # screen again against the formulary in force
+        context = prescribing.context_of(
+            prescription.consultation,
+            day,
+            prescription.accompanying_physician,
+            prescription.stable_chronic_reason,
+        )
+        written = [prescribing.as_written(item, day) for item in prescription.items]
+        findings.extend(rules.findings(written, context))
+        findings.extend(
+            Finding("drug_withdrawn", Severity.refuse, f"{i.drug.generic_name}：已从药品目录停用")
+            for i in prescription.items
+            if not i.drug.active
+        )
         new = [medicine_of(i.drug, i.days) for i in prescription.items]
         in_force = medicines_in_force(
             session, prescription.person_id, day, excluding=prescription.id

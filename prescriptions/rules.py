@@ -18,6 +18,7 @@ from prescriptions.screening import Screened, normalise, screen
 MAX_ITEMS = 5  # 处方管理办法 第六条
 NORMAL_MAX_DAYS = 28  # 长期处方: normally ≤ 4 weeks
 STABLE_CHRONIC_MAX_DAYS = 84  # up to 12 weeks for a stable chronic patient, with a reason
+STABLE_CHRONIC_ADVICE = "；病情稳定的慢性病患者须写明理由，最长 12 周"
 GUARDIAN_AGE = 6  # 第十九条: under 6 needs a guardian and an accompanying physician
 
 
@@ -94,17 +95,39 @@ class SupplyInForceTooLong(PrescriptionRefused):
     title = "同一药物在用天数合计超过规定"
 
 
-REFUSALS: dict[str, type[PrescriptionRefused]] = {
-    "interaction_contraindicated": InteractionContraindicated,
-    "supply_too_long_in_force": SupplyInForceTooLong,
+class EmptyPrescription(PrescriptionRefused):
+    code = "empty_prescription"
+    title = "处方中没有药品"
+
+
+# Each finding that refuses, as the error the prescribing door raises.
+REFUSALS: dict[str, type[DomainError]] = {
+    cls.code: cls
+    for cls in (
+        ControlledDrug,
+        UnknownDrug,
+        EmptyPrescription,
+        TooManyItems,
+        GuardianRequired,
+        SupplyTooLong,
+        LongTermExcluded,
+        DuplicateTherapy,
+        AllergyConflict,
+        DoseExceedsMax,
+        dosing.DoseUnitMismatch,
+        dosing.UnknownFrequency,
+        InteractionContraindicated,
+        SupplyInForceTooLong,
+    )
 }
 
 
-def refuse_first(findings: list[Finding]) -> None:
+def refuse_first(found: list[Finding]) -> None:
     """The prescribing door refuses the first finding that refuses; the others are shown."""
-    for finding in findings:
+    for finding in found:
         if finding.severity is Severity.refuse:
-            raise REFUSALS[finding.code](finding.message, source=finding.source)
+            source = {"source": finding.source} if finding.source else {}
+            raise REFUSALS[finding.code](finding.message, **source, **finding.extra)
 
 
 @dataclass(frozen=True)
@@ -252,73 +275,98 @@ def _strength_text(text: str) -> str:
     return text.replace("mcg", "μg").replace("ug", "μg")
 
 
-def check(items: list[tuple[ItemDraft, Screened]], context: Context) -> None:
-    """Refuse the draft with the first rule it breaks, controlled drugs first of all."""
+def findings(items: list[tuple[ItemDraft, Screened]], context: Context) -> list[Finding]:
+    """Every rule the items break, in the order the prescribing door refuses them, controlled
+    drugs first. The door raises the first (check); the pharmacist's pre-review shows all."""
+    found: list[Finding] = []
+
+    def refuse(code: str, message: str, **extra: object) -> None:
+        found.append(Finding(code, Severity.refuse, message, extra=extra))
+
     for item, result in items:
         if result.blocked:
-            raise ControlledDrug(
+            control = result.control_class.value if result.control_class else None
+            refuse(
+                "controlled_drug",
                 f"“{item.drug_name}”{result.reason}",
                 drug=item.drug_name,
-                control_class=result.control_class.value if result.control_class else None,
+                control_class=control,
             )
+    known: list[tuple[ItemDraft, Product]] = []
     for item, result in items:
-        if not result.known or len(result.products) != 1:
-            detail = (
-                "请从药品目录中选择" if not result.known else "名称对应多个药品，请选择具体规格"
-            )
-            raise UnknownDrug(f"“{item.drug_name}”：{detail}", drug=item.drug_name)
+        if result.blocked:
+            continue
+        if result.known and len(result.products) == 1:
+            known.append((item, result.products[0]))
+            continue
+        detail = "请从药品目录中选择" if not result.known else "名称对应多个药品，请选择具体规格"
+        refuse("unknown_drug", f"“{item.drug_name}”：{detail}", drug=item.drug_name)
     if not items:
-        raise PrescriptionRefused("处方中没有药品")
+        refuse("empty_prescription", "处方中没有药品")
     if len(items) > MAX_ITEMS:
-        raise TooManyItems(f"共 {len(items)} 种药品")
+        refuse("too_many_items", f"共 {len(items)} 种药品")
     if context.patient_age < GUARDIAN_AGE and not (
         context.guardian_recorded and (context.accompanying_physician or "").strip()
     ):
-        raise GuardianRequired("请确认并登记监护人及陪同的相关专业医师")
+        refuse("guardian_required", "请确认并登记监护人及陪同的相关专业医师")
     limit = supply_limit(context.stable_chronic_reason)
     for item, _ in items:
         if item.days < 1 or item.days > limit:
-            raise SupplyTooLong(
-                f"“{item.drug_name}” {item.days} 天超过 {limit} 天"
-                + (
-                    ""
-                    if limit == STABLE_CHRONIC_MAX_DAYS
-                    else "；病情稳定的慢性病患者须写明理由，最长 12 周"
-                ),
+            advice = (
+                ""
+                if limit == STABLE_CHRONIC_MAX_DAYS
+                else "；病情稳定的慢性病患者须写明理由，最长 12 周"
+            )
+            refuse(
+                "supply_too_long",
+                f"“{item.drug_name}” {item.days} 天超过 {limit} 天{advice}",
                 max_days=limit,
             )
-    for item, result in items:
-        if item.days > NORMAL_MAX_DAYS:
-            atc = result.products[0].atc
-            excluded = next(
-                (v for k, v in LONG_TERM_EXCLUDED_ATC.items() if atc.startswith(k)), None
+    for item, product in known:
+        excluded = next(
+            (v for k, v in LONG_TERM_EXCLUDED_ATC.items() if product.atc.startswith(k)), None
+        )
+        if item.days > NORMAL_MAX_DAYS and excluded:
+            refuse(
+                "long_term_excluded",
+                f"“{item.drug_name}”属{excluded}，不得开具超过 {NORMAL_MAX_DAYS} 天",
+                max_days=NORMAL_MAX_DAYS,
             )
-            if excluded:
-                raise LongTermExcluded(
-                    f"“{item.drug_name}”属{excluded}，不得开具超过 {NORMAL_MAX_DAYS} 天",
-                    max_days=NORMAL_MAX_DAYS,
-                )
     seen: dict[str, str] = {}
-    for item, result in items:
-        for ingredient in result.products[0].ingredients:
+    for item, product in known:
+        for ingredient in product.ingredients:
             if ingredient in seen:
-                raise DuplicateTherapy(
+                refuse(
+                    "duplicate_therapy",
                     f"“{seen[ingredient]}”与“{item.drug_name}”均含{ingredient}",
                     ingredient=ingredient,
                 )
             seen[ingredient] = item.drug_name
-    for item, result in items:
-        allergen = allergy_match(result.products[0].ingredients, context.allergens)
+    for item, product in known:
+        allergen = allergy_match(product.ingredients, context.allergens)
         if allergen is not None:
-            raise AllergyConflict(
-                f"“{item.drug_name}”与患者过敏史（{allergen}）冲突", allergen=allergen
+            refuse(
+                "allergy_conflict",
+                f"“{item.drug_name}”与患者过敏史（{allergen}）冲突",
+                allergen=allergen,
             )
-    for item, result in items:
-        product = result.products[0]
-        dose, freq = item.dosing(product)
+    for item, product in known:
+        try:
+            dose, freq = item.dosing(product)
+        except dosing.DosingRefused as exc:
+            refuse(exc.code, exc.detail, **exc.extra)
+            continue
         over = dose_over_max(product.max_daily_dose, product.dose_unit, dose, freq)
         if over is not None:
-            raise DoseExceedsMax(f"“{item.drug_name}”{over}", max_daily=product.max_daily_dose)
+            refuse(
+                "dose_exceeds_max", f"“{item.drug_name}”{over}", max_daily=product.max_daily_dose
+            )
+    return found
+
+
+def check(items: list[tuple[ItemDraft, Screened]], context: Context) -> None:
+    """Refuse the draft with the first rule it breaks, controlled drugs first of all."""
+    refuse_first(findings(items, context))
 
 
 def dose_over_max(

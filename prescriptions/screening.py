@@ -214,15 +214,28 @@ class Screened:
 
 
 def _controls(entry: Entry, day: dt.date) -> list[ControlClass]:
-    idx = index()
     found = [
-        idx.controlled[name].control_class
+        control.control_class
         for name in entry.ingredients
-        if name in idx.controlled and idx.controlled[name].effective_from <= day
+        for control in controls_of_ingredient(name)
+        if control.effective_from <= day
     ]
     if entry.product is not None and entry.product.product_class is not None:
         found.append(entry.product.product_class)
     return found
+
+
+@lru_cache(maxsize=8192)
+def controls_of_ingredient(name: str) -> tuple[ControlledIngredient, ...]:
+    """The controls an ingredient as a formulary writes it falls under: by its name, or
+    under any name screening knows a controlled ingredient by — its salt (盐酸吗啡), an alias,
+    traditional characters, English — so a hospital's dictionary cannot list one unbarred."""
+    idx = package_index()  # every index holds the same controlled ingredients
+    exact = idx.controlled.get(name)
+    if exact is not None:
+        return (exact,)
+    codes = {c for key in _lookup_keys(name) for c in idx.keys.get(key, frozenset())}
+    return tuple(idx.controlled[c[2:]] for c in sorted(codes) if c.startswith("I:"))
 
 
 SEVERITY = list(ControlClass)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -116,7 +117,7 @@ def import_formulary(
     rows: list[tuple[Drug | None, str, dict[str, Any]]] = []
     blocked = 0
     for product in formulary:
-        values = _values(product, screening.screen(product.generic_name, day, candidate))
+        values = _values(product, _screened(product, day, candidate))
         blocked += values["blocked"]
         drug = existing.get(product.code)
         if drug is None:
@@ -199,6 +200,7 @@ def import_file(
     dry_run: bool = False,
 ) -> tuple[int, LoadReport]:
     """A dictionary file read (FormularyInvalid naming every bad line) and imported."""
+    filename = Path(filename.replace("\\", "/")).name or "formulary"  # a label, never a path
     listed = formulary.read(content, filename)
     report = import_formulary(
         session,
@@ -210,6 +212,19 @@ def import_file(
         dry_run=dry_run,
     )
     return len(listed), report
+
+
+def _screened(product: Product, day: dt.date, idx: screening.Index) -> Screened:
+    """A product as its name screens, or as its most controlled ingredient does when that is
+    worse (an ordinary name over 盐酸吗啡, 复方XX可待因): a dictionary cannot list one unbarred."""
+    result = screening.screen(product.generic_name, day, idx)
+    for ingredient in product.ingredients:
+        if result.blocked:
+            break
+        contained = screening.screen(ingredient, day, idx)
+        if contained.blocked:
+            result = replace(contained, products=result.products)
+    return result
 
 
 def _values(product: Product, result: Screened) -> dict[str, Any]:
@@ -258,7 +273,8 @@ def product_of(drug: Drug) -> Product:
         atc=drug.atc,
         rx=drug.rx,
         max_daily_dose=drug.max_daily_dose,
-        product_class=drug.product_class,
+        # Barred when it was imported stays barred here, whatever its name now resolves to.
+        product_class=drug.product_class or (drug.control_class if drug.blocked else None),
         source=drug.source,
         dose_unit=drug.dose_unit,
         dose_per_unit=drug.dose_per_unit,

@@ -149,6 +149,8 @@ def drugs_import(path: str, dry_run: bool) -> None:
 @with_appcontext
 def drugs_export() -> None:
     """Print the formulary in force as CSV with Chinese headers (edit it, import it back)."""
+    from dataclasses import replace
+
     from sqlalchemy import select
 
     from prescriptions import formulary
@@ -159,7 +161,9 @@ def drugs_export() -> None:
         drugs = session.scalars(
             select(Drug).where(Drug.active.is_(True)).order_by(Drug.generic_name, Drug.strength)
         ).all()
-        click.echo(formulary.export([product_of(d) for d in drugs]), nl=False)
+        # Each row as it was imported: its own control, not the one screening added.
+        rows = [replace(product_of(d), product_class=d.product_class) for d in drugs]
+        click.echo(formulary.export(rows), nl=False)
 
 
 @cli.command("triage-eval", with_appcontext=False)

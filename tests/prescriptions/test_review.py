@@ -3,11 +3,16 @@ rejection goes back with a reason, and a changed prescription cannot be approved
 
 from __future__ import annotations
 
+import json
+
 from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.audit import Actor
+from prescriptions import review
+from prescriptions.models import Prescription
 from prescriptions.services import load_catalogue
 from tests import factories
 from tests.followup.helpers import doctor_headers
@@ -97,3 +102,31 @@ def test_doctors_cannot_review(client: FlaskClient, session: Session) -> None:
         "/api/v1/pharmacist/claim", headers=doctor_headers(session, factories.practitioner())
     )
     assert response.status_code == 403
+
+
+def test_the_pre_review_shows_every_rule_the_door_would_refuse(
+    client: FlaskClient, session: Session
+) -> None:
+    """One set of rules: what changed since the doctor signed (an allergy declared, the drug
+    barred by a new formulary, the dose) is found at review, each as the door words it."""
+    load_catalogue(session, Actor.system())
+    pid = _signed_prescription(client, session)
+    row = session.get(Prescription, pid)
+    assert row is not None
+    assert review.assess(row, clock.today()) == []
+    row.person.allergies = json.dumps(["氨氯地平"])
+    row.items[0].dose = 20
+    session.flush()
+    found = {f.code: f for f in review.assess(row, clock.today())}
+    assert {"allergy_conflict", "dose_exceeds_max"} <= set(found)
+    assert "与患者过敏史（氨氯地平）冲突" in found["allergy_conflict"].message
+    assert "日剂量 20 mg 超过最大 10 mg" in found["dose_exceeds_max"].message
+    row.items[0].drug.blocked = True  # barred since it was written: that decides it
+    assert "controlled_drug" in {f.code for f in review.assess(row, clock.today())}
+    row.items[0].dose, row.items[0].drug.blocked = 5, False  # as signed: the allergy remains
+    session.flush()
+    ph = _pharmacist(session)
+    _claim(client, ph)
+    refused = client.post(f"/api/v1/prescriptions/{pid}/approve", headers=ph)
+    assert refused.status_code == 409
+    assert "过敏史" in refused.json["detail"]
