@@ -184,7 +184,7 @@ def on_click(
             f"您可以复诊的病种：{names}。请在小程序“复诊开药”中发起复诊，医生接诊后为您开药。"
         )
     if key == "MY_RX":
-        return Reply(_prescriptions_text(session, account))
+        return Reply(_prescriptions_text(session, account, clock.day_of(now)))
     if key == "READING":
         store.put(_state_key(row.openid), "READING", STATE_TTL)
         return Reply("请发送读数，例如“血压 135/85”或“血糖 6.8”。")
@@ -208,7 +208,7 @@ def _family_doctor_text(session: Session, account: Account) -> str:
     return "\n".join(lines)
 
 
-def _prescriptions_text(session: Session, account: Account) -> str:
+def _prescriptions_text(session: Session, account: Account, day: dt.date) -> str:
     lines = []
     for p in rx.for_patient(session, account)[:5]:
         line = f"处方 #{p.id}：{p.state.label}"
@@ -216,7 +216,7 @@ def _prescriptions_text(session: Session, account: Account) -> str:
         if fulfilment is not None:
             where = fulfilment.pharmacy.name
             line += f"，{fulfilment.method.label}（{where}），{fulfilment.state.label}"
-        if p.state is PrescriptionState.approved and p.redeemed_at is None:
+        if p.code_usable(day):
             line += f"，取药码 {p.redemption_code}，有效期至 {p.valid_until}"
         if p.state is PrescriptionState.signed and long_term.awaiting_consent(p):
             line += "；用药超过 4 周，请在小程序“处方”页阅读并确认长期处方用药须知，药师才能审核"

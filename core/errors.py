@@ -17,6 +17,10 @@ class DomainError(Exception):
     code = "domain_error"
     status = 400
     title = "请求无法处理"
+    # A refusal whose effects stand although the request fails: the audit of a blocked
+    # controlled drug, a failed sign-in counted towards lock-out, a red flag's hand-off. The
+    # door commits them (web.session; web.actions) and rolls back every other refusal.
+    keeps_effects = False
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         super().__init__(detail or self.title)
@@ -52,9 +56,11 @@ class AuthenticationFailed(DomainError):
     code = "authentication_failed"
     status = 401
     title = "用户名或密码错误"
+    keeps_effects = True  # the failure counts towards lock-out
 
 
 class AccountLocked(DomainError):
     code = "account_locked"
     status = 423
     title = "登录失败次数过多，账户已暂时锁定"
+    keeps_effects = True

@@ -84,8 +84,9 @@ def check_content(session: Session, actor: Actor, prescription: Prescription) ->
         session, actor, [i.drug.generic_name for i in prescription.items], "dispense"
     )
     blocked = [r.name for r in screened if r.blocked]
+    blocked += [i.drug.generic_name for i in prescription.items if i.drug.blocked]
     if blocked:
-        raise ControlledDrug("、".join(blocked) + " 为特殊管理药品，不得调配")
+        raise ControlledDrug("、".join(dict.fromkeys(blocked)) + " 为特殊管理药品，不得调配")
 
 
 def dispense(

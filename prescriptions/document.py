@@ -78,6 +78,20 @@ def kind_label(age: int) -> str:
     return "儿科" if age < PAEDIATRIC_AGE else "普通"
 
 
+def _not_dispensable(prescription: Prescription) -> str:
+    """Why this copy must not be dispensed from (it carries no pick-up code)."""
+    if prescription.redeemed_at is not None:
+        return "已取药，不得重复调配"
+    if prescription.state is PrescriptionState.expired or (
+        prescription.state is PrescriptionState.approved
+        and prescription.valid_until < clock.today()
+    ):
+        return "处方已过期，不得调配"
+    if prescription.state is PrescriptionState.rejected:
+        return "药师已退回，不得调配"
+    return "未经药师审核，不得调配"
+
+
 def _image(pdf: Canvas, path: str | None, x: float, y: float, w: float, h: float) -> None:
     """A configured PNG (a seal, a handwritten signature), its transparency kept. A missing or
     unreadable file is logged and left out: the printed copy never fails for it."""
@@ -226,7 +240,7 @@ def _footer(
     if prescription.state is PrescriptionState.approved:
         # 处方专用章 over the review lines, on a prescription that may be dispensed only.
         _image(pdf, header.seal_image, right - 36 * mm, 36 * mm, 30 * mm, 30 * mm)
-    if prescription.state is PrescriptionState.approved and prescription.redemption_code:
+    if prescription.code_usable(clock.today()) and prescription.redemption_code:
         size = 30 * mm
         renderPDF.draw(qr_drawing(prescription.redemption_code, size), pdf, right - size, 8 * mm)
         pdf.setFont(font, 8)
@@ -236,9 +250,5 @@ def _footer(
     else:
         pdf.setFont(font, 12)
         pdf.setFillColorRGB(0.75, 0.1, 0.1)
-        notice = {
-            PrescriptionState.expired: "处方已过期，不得调配",
-            PrescriptionState.rejected: "药师已退回，不得调配",
-        }.get(prescription.state, "未经药师审核，不得调配")
-        pdf.drawString(left, 10 * mm, notice)
+        pdf.drawString(left, 10 * mm, _not_dispensable(prescription))
         pdf.setFillColorRGB(0, 0, 0)

@@ -151,6 +151,16 @@ class Prescription(Base):
     long_term_consented_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     long_term_consent_digest: Mapped[str | None] = mapped_column(String(64))
 
+    def code_usable(self, day: dt.date) -> bool:
+        """Whether the pick-up code may be shown or used on `day` (China's): approved, not
+        yet dispensed, in date. Every door asks this; the counter says why not
+        (pharmacy.fulfilment.ensure_dispensable)."""
+        return (
+            self.state is PrescriptionState.approved
+            and self.redeemed_at is None
+            and self.valid_until >= day
+        )
+
     items: Mapped[list[PrescriptionItem]] = relationship(
         order_by="PrescriptionItem.line",
         back_populates="prescription",

@@ -29,6 +29,7 @@ class PrescriptionRefused(DomainError):
 class ControlledDrug(PrescriptionRefused):
     code = "controlled_drug"
     title = "特殊管理药品不得在互联网医院开具"
+    keeps_effects = True  # the attempt stays in the audit trail
 
 
 class UnknownDrug(PrescriptionRefused):

@@ -14,6 +14,7 @@ from core import clock
 from followup.models import DiagnosisSource, DiagnosisStatus, OfflineDiagnosis
 from identity.models import Account, Institution, Person, Practitioner, Role
 from identity.rules import PractitionerKind, Title
+from tests.people import CHILD_ID_NUMBER, years_before
 
 PASSWORD = "correct horse battery staple"
 # Hashed once: Argon2 is deliberately slow, and tests create many accounts.
@@ -126,7 +127,7 @@ def practitioner(
         title=title,
         department=department,
         institution_id=institution.id,
-        practice_started_on=today.replace(year=today.year - years),
+        practice_started_on=years_before(today, years),
         face_encoding=_enrolled_face(),
         face_model_version="test",
         face_checked_until=clock.now() + dt.timedelta(minutes=30) if face_checked else None,
@@ -197,9 +198,7 @@ def consultation(
     return row
 
 
-def child_of(
-    parent: Account, id_number: str = "320102202301150116", name: str = "张小宝"
-) -> Person:
+def child_of(parent: Account, id_number: str = CHILD_ID_NUMBER, name: str = "张小宝") -> Person:
     """A child added as the parent's dependent, with the parent as guardian."""
     from identity.models import Dependent, DependentState, Relation
 

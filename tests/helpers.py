@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 
 from flask.testing import FlaskClient
@@ -50,3 +52,13 @@ def trace_codes(n: int = 1) -> list[str]:
     import secrets
 
     return [f"8{secrets.randbelow(10**19):019d}" for _ in range(n)]
+
+
+def partner_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """A partner's callback signature as the partner computes it from the interface's
+    description (HMAC-SHA256 in hex over "timestamp.body") — written here, not taken from the
+    app, so a signer that ignored the body or the time would fail the tests."""
+    mac = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
+    mac.update(timestamp.encode("ascii") + b".")
+    mac.update(body)
+    return mac.hexdigest()

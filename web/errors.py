@@ -11,6 +11,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError
+from web.session import keep_effects
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Response | tuple[str, int]:
+        keep_effects(exc)
         if wants_problem_json():
             return problem_response(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
         return _page(exc.status, exc.title, exc.detail)

@@ -1,9 +1,10 @@
 """One database session per request, committed once by the door.
 
 A view that returns normally has its session committed after it (then the after-commit work
-runs); a view that raises has it rolled back. A view that must keep a change although it
-answers with an error (a failed sign-in counted towards lock-out) commits explicitly with
-`commit_now` before raising.
+runs); a view that raises has it rolled back — unless the refusal's class keeps its effects
+(DomainError.keeps_effects: a blocked controlled drug's audit, a failed sign-in counted towards
+lock-out, a red flag's hand-off), which are committed with the error answer. Forms in the
+consoles and H5 pages do the same through web.actions.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from flask import Flask, Response, current_app, g
 from sqlalchemy.orm import Session
 
 from core.db import Database, commit
+from core.errors import DomainError
 
 
 def database() -> Database:
@@ -30,6 +32,12 @@ def commit_now() -> None:
     commit(db_session())
 
 
+def keep_effects(exc: DomainError) -> None:
+    """The refusal's effects are committed with the error answer, if its class says so."""
+    if exc.keeps_effects:
+        g.keep_effects = True
+
+
 def init_app(app: Flask) -> None:
     @app.after_request
     def _commit(response: Response) -> Response:
@@ -37,7 +45,7 @@ def init_app(app: Flask) -> None:
         if session is None:
             return response
         try:
-            if response.status_code < 400:
+            if response.status_code < 400 or g.pop("keep_effects", False):
                 commit(session)
             else:
                 session.rollback()

@@ -46,6 +46,7 @@ class InPersonRequired(DomainError):
     code = "in_person_required"
     status = 409
     title = "您的情况需要线下就诊"
+    keeps_effects = True  # the hand-off to the hospital stands although the visit is refused
 
 
 class VisitAlreadyOpen(DomainError):

@@ -12,9 +12,10 @@ from PIL import Image
 from pharmacy import id_card
 from pharmacy.models import Kiosk
 from tests import faces
+from tests.people import CHILD_ID_NUMBER
 
 PATIENT = ("张三", "110105198503141235")
-CHILD = ("张小宝", "320102202301150116")
+CHILD = ("张小宝", CHILD_ID_NUMBER)
 STRANGER = ("李四", "310104199007084564")
 
 

@@ -16,6 +16,7 @@ from identity.models import Relation, Role
 from tests import factories
 from tests.followup.helpers import patient_with_diagnosis, start_visit
 from tests.helpers import bearer
+from tests.people import CHILD_ID_NUMBER
 
 
 def _visits(session: Session) -> int:
@@ -72,6 +73,16 @@ def test_first_visits_are_refused(
     assert _visits(session) == 0
 
 
+@pytest.mark.parametrize(("days_ago", "allowed"), [(364, True), (365, True), (366, False)])
+def test_a_diagnosis_counts_for_a_year_to_the_day(
+    client: FlaskClient, session: Session, days_ago: int, allowed: bool
+) -> None:
+    """The window's edge, so a shorter window than the year the settings say cannot pass."""
+    _, headers, diagnosis_id = patient_with_diagnosis(session, days_ago=days_ago)
+    response = start_visit(client, headers, diagnosis_id)
+    assert (response.status_code == 201) is allowed, response.json
+
+
 def test_window_is_configurable(make_app: Any, session: Session) -> None:
     app = make_app(RETURN_VISIT_WINDOW_DAYS=30)
     _, headers, diagnosis_id = patient_with_diagnosis(session, days_ago=45)
@@ -102,7 +113,7 @@ def test_unverified_patient_is_refused(client: FlaskClient, session: Session) ->
 
 def test_visit_for_a_child_records_the_guardian(client: FlaskClient, session: Session) -> None:
     parent = factories.verified_patient()
-    child = factories.person("320102202301150116", "张小宝")
+    child = factories.person(CHILD_ID_NUMBER, "张小宝")
     from identity.models import Dependent, DependentState
 
     session.add(

@@ -25,7 +25,7 @@ from tests import factories
 from tests.fakes import fhir_server
 from tests.fakes.http_receiver import Receiver
 from tests.followup.helpers import patient_with_diagnosis, start_visit
-from web.platform_auth import sign
+from tests.helpers import partner_signature as sign
 
 SECRET = "platform-shared-secret"
 
@@ -94,15 +94,22 @@ def test_no_platform_configured_keeps_the_referral_pending(make_app: Any, sessio
 
 
 def _callback(
-    app: Flask, referral_id: int, body: dict, *, secret: str = SECRET, timestamp: int | None = None
+    app: Flask,
+    referral_id: int,
+    body: dict,
+    *,
+    secret: str = SECRET,
+    timestamp: int | None = None,
+    signed_as: dict | None = None,
 ) -> Any:
     raw = json.dumps(body).encode()
     ts = str(timestamp if timestamp is not None else int(time.time()))
+    signed = json.dumps(signed_as).encode() if signed_as is not None else raw
     return app.test_client().post(
         f"/api/v1/platform/referrals/{referral_id}/callback",
         data=raw,
         content_type="application/json",
-        headers={"X-Platform-Timestamp": ts, "X-Platform-Signature": sign(secret, ts, raw)},
+        headers={"X-Platform-Timestamp": ts, "X-Platform-Signature": sign(secret, ts, signed)},
     )
 
 
@@ -137,6 +144,8 @@ def test_signed_callback_books_and_tells_the_patient(platform_app: Flask, sessio
     [
         {"secret": "wrong-secret"},
         {"timestamp": int(time.time()) - 3600},
+        # Signed for another event, sent with this one: the body is what is signed.
+        {"signed_as": {"event_id": "e", "status": "booked"}},
     ],
 )
 def test_bad_or_stale_signatures_change_nothing(

@@ -13,10 +13,11 @@ from identity.models import Account, Dependent, DependentState, Role
 from identity.services import patients
 from tests import faces, factories
 from tests.helpers import bearer, seal_and_verify
+from tests.people import CHILD_ID_NUMBER
 
 ADULT = "110105198503141235"
 STRANGER = "310104199007084564"
-CHILD = "320102202301150116"
+CHILD = CHILD_ID_NUMBER
 
 
 def _patient(session: Session, id_number: str, name: str) -> tuple[Account, dict]:

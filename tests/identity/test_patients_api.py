@@ -13,10 +13,11 @@ from identity.services import patients
 from tests import factories
 from tests.fakes import faceid
 from tests.helpers import bearer, seal_and_verify
+from tests.people import CHILD_ID_NUMBER
 
 ADULT = "110105198503141235"
 OTHER_ADULT = "310104199007084564"
-CHILD_UNDER_6 = "320102202301150116"
+CHILD_UNDER_6 = CHILD_ID_NUMBER
 ELDER = "33010619650201235X"
 
 

@@ -17,13 +17,14 @@ from identity.rules import PractitionerKind, Title
 from identity.services import practitioners as service
 from tests import faces, factories
 from tests.helpers import bearer
+from tests.people import years_before
 
 PRESCRIPTION = {"items": [{"drug": "氨氯地平片", "dose": "5mg", "frequency": "qd"}], "days": 28}
 
 
 def _years_ago(years: int) -> str:
     today = clock.today()
-    return today.replace(year=today.year - years).isoformat()
+    return years_before(today, years).isoformat()
 
 
 def _form(institution_id: int, **overrides: Any) -> dict[str, Any]:

@@ -19,9 +19,9 @@ from identity.services import issue_token
 from pharmacy.models import Fulfilment, FulfilmentState
 from prescriptions.services import load_catalogue
 from tests.fakes.http_receiver import Receiver
+from tests.helpers import partner_signature as sign
 from tests.helpers import trace_codes
 from tests.pharmacy.helpers import approved_with_face, pharmacist_at, pharmacy, stock_up
-from web.platform_auth import sign
 
 SECRET = "courier-shared-secret"
 ADDRESS = {

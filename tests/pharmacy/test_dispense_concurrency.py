@@ -51,7 +51,9 @@ class Setup:
     codes: list[str]
     kiosks: list[int]  # kiosk account ids
     checks: dict[tuple[int, str], int]  # (kiosk account, code) -> identity check id
-    pharmacist_username: str
+    # One pharmacist per kiosk: a shared one's account row (sign-in bookkeeping) would
+    # serialise the attempts and hide a missing lock on the prescription or the lots.
+    pharmacists: dict[int, str]  # kiosk account -> the pharmacist confirming there
     lot_ids: list[int]
 
 
@@ -95,8 +97,11 @@ def _counter(database: Database, prescriptions: int, kiosks: int, units: list[in
                 stock_up(session, where, AMLODIPINE, n, days_left=100 + i, batch=f"LOT{i}")
                 for i, n in enumerate(units)
             ]
-            on_duty = pharmacist_at(session, where)
             terminals = [kiosk_at(session, where, f"{i} 号终端") for i in range(kiosks)]
+            on_duty = {
+                t.kiosk.account_id: pharmacist_at(session, where).account.username
+                for t in terminals
+            }
             checks = {}
             for terminal in terminals:
                 for code, holder in approved:
@@ -111,7 +116,7 @@ def _counter(database: Database, prescriptions: int, kiosks: int, units: list[in
                 codes,
                 [t.kiosk.account_id for t in terminals],
                 checks,
-                on_duty.account.username,
+                on_duty,
                 [lot.id for lot in lots],
             )
         finally:
@@ -134,7 +139,7 @@ def _run(database: Database, setup: Setup, attempts: list[tuple[int, str]]) -> C
                 assert account is not None
                 kiosk.dispense_at_kiosk(
                     session, account, code, setup.checks[(kiosk_account_id, code)],
-                    setup.pharmacist_username, factories.PASSWORD, clock.now(),
+                    setup.pharmacists[kiosk_account_id], factories.PASSWORD, clock.now(),
                     trace_codes=trace_codes(), max_failures=1000, lockout_seconds=1,
                 )  # fmt: skip
         except DomainError as exc:

@@ -21,6 +21,7 @@ from tests import faces, factories
 from tests.fakes import id_card_reader
 from tests.fakes.id_card_reader import CHILD, STRANGER
 from tests.helpers import trace_codes
+from tests.people import CHILD_ID_NUMBER
 from tests.pharmacy.helpers import (
     Terminal,
     approved_with_face,
@@ -241,7 +242,7 @@ def test_a_child_under_six_is_collected_by_the_guardian_only(
     load_catalogue(session, Actor.system())
     parent = factories.verified_patient()  # ID …1235: the guardian, who brings their card
     assert parent.person is not None
-    child = factories.child_of(parent)  # under 6, ID …0116
+    child = factories.child_of(parent)  # under 6 (tests.people)
     diagnosis = factories.diagnosis(child, code="J45.900", name="支气管哮喘")
     doctor = factories.practitioner(department="呼吸内科")
     dr = doctor_headers(session, doctor)
@@ -275,10 +276,10 @@ def test_a_child_under_six_is_collected_by_the_guardian_only(
     without_child_digits = _identity(client, terminal, code)  # the guardian's card alone
     assert without_child_digits.json["code"] == "identity_not_confirmed"
     stranger = _identity(
-        client, terminal, code, selfie=faces.other_person(), patient_id_last4="0116"
+        client, terminal, code, selfie=faces.other_person(), patient_id_last4=CHILD_ID_NUMBER[-4:]
     )
     assert stranger.json["code"] == "face_mismatch"
-    guardian = _identity(client, terminal, code, patient_id_last4="0116")
+    guardian = _identity(client, terminal, code, patient_id_last4=CHILD_ID_NUMBER[-4:])
     assert guardian.status_code == 200, guardian.json
     assert guardian.json["collector_role"] == "guardian"
     done = _dispense(

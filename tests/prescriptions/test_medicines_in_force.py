@@ -386,6 +386,10 @@ def test_the_bot_says_a_long_prescription_waits_for_the_patient(world: World) ->
     from bot.conversation import _prescriptions_text
 
     long = world.write(("缬沙坦", 80, 1, 84), stable=STABLE)
-    assert "确认长期处方用药须知" in _prescriptions_text(world.session, world.patient)
+    assert "确认长期处方用药须知" in _prescriptions_text(
+        world.session, world.patient, clock.today()
+    )
     long.long_term_consented_at = clock.now()
-    assert "确认长期处方用药须知" not in _prescriptions_text(world.session, world.patient)
+    assert "确认长期处方用药须知" not in _prescriptions_text(
+        world.session, world.patient, clock.today()
+    )

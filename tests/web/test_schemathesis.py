@@ -69,6 +69,7 @@ from tests import conftest, factories
 from tests.fakes import faceid
 from tests.fakes import wechat as fake_wechat
 from tests.helpers import bearer
+from tests.helpers import partner_signature as partner_sign
 from tests.pharmacy.helpers import (
     approved_with_face,
     code_of,
@@ -79,7 +80,6 @@ from tests.pharmacy.helpers import (
 )
 from tests.prescriptions.helpers import ITEM, written_prescription
 from web.app import create_app
-from web.platform_auth import sign as partner_sign
 
 pytestmark = pytest.mark.postgresql
 

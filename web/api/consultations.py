@@ -38,7 +38,7 @@ from web.auth import api_account, api_roles_required
 from web.errors import ApiProblem
 from web.openapi import body, operation, upload
 from web.responses import json_model, private_file
-from web.session import commit_now, db_session
+from web.session import db_session
 from web.settings import settings
 
 bp = Blueprint("api_consultations", __name__)
@@ -136,11 +136,8 @@ def start() -> tuple[Response, int]:
         vitals=triage.Vitals(**data.vitals.model_dump()),
         consent=data.consent,
     )
-    try:
-        consultation = visits.start(db_session(), api_account(), request_, settings(), clock.now())
-    except visits.InPersonRequired:
-        commit_now()  # the hand-off stands although the visit is refused
-        raise
+    # A red flag's hand-off stands although the visit is refused (InPersonRequired).
+    consultation = visits.start(db_session(), api_account(), request_, settings(), clock.now())
     return json_model(consultation_out(consultation), 201)
 
 

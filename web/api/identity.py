@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from core.errors import AccountLocked, AuthenticationFailed
 from identity import services as identity
 from identity.models import Account
 from identity.schemas import AccountOut, DemoSignIn, PasswordSignIn, TokenOut
@@ -12,7 +11,7 @@ from web.auth import api_account, api_roles_required
 from web.errors import ApiProblem
 from web.openapi import body, operation
 from web.rate_limits import limiter, sign_in_limit
-from web.session import commit_now, db_session
+from web.session import db_session
 from web.settings import settings
 
 bp = Blueprint("api_identity", __name__)
@@ -38,18 +37,15 @@ def token_response(account: Account) -> Response:
 def password_token() -> Response:
     data: PasswordSignIn = body()
     cfg = settings()
-    try:
-        account = identity.authenticate(
-            db_session(),
-            data.username,
-            data.password,
-            max_failures=cfg.login_max_failures,
-            lockout_seconds=cfg.login_lockout_seconds,
-            source=request.remote_addr or "",
-        )
-    except (AuthenticationFailed, AccountLocked):
-        commit_now()  # the failure counts towards lock-out even though sign-in fails
-        raise
+    # A failure counts towards lock-out: AuthenticationFailed keeps its effects.
+    account = identity.authenticate(
+        db_session(),
+        data.username,
+        data.password,
+        max_failures=cfg.login_max_failures,
+        lockout_seconds=cfg.login_lockout_seconds,
+        source=request.remote_addr or "",
+    )
     return token_response(account)
 
 

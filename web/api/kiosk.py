@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from core import clock
-from core.errors import AccountLocked, AuthenticationFailed
+from core.errors import AuthenticationFailed
 from identity.models import Role
 from pharmacy import kiosk
 from pharmacy.schemas import (
@@ -25,7 +25,7 @@ from web.auth import api_account, api_roles_required
 from web.errors import ApiProblem
 from web.openapi import body, operation, upload
 from web.responses import json_model
-from web.session import commit_now, db_session
+from web.session import commit_now, db_session, keep_effects
 from web.settings import settings
 
 bp = Blueprint("api_kiosk", __name__)
@@ -166,10 +166,7 @@ def dispense() -> tuple[Response, int]:
             lockout_seconds=cfg.login_lockout_seconds,
         )
     except AuthenticationFailed:
-        commit_now()  # a wrong password counts towards the pharmacist's lock-out
+        keep_effects(AuthenticationFailed())  # a wrong password counts towards lock-out
         # 403, not 401: the kiosk's own credentials are fine.
         raise ApiProblem(403, "pharmacist_authentication_failed", "药师用户名或密码错误") from None
-    except AccountLocked:
-        commit_now()
-        raise
     return json_model(dispensing_out(record), 201)

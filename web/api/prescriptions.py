@@ -8,7 +8,7 @@ from core import clock
 from identity.models import Role
 from pharmacy import access
 from prescriptions import dosing, long_term, prescribing, review, rules, services
-from prescriptions.models import Prescription, PrescriptionState
+from prescriptions.models import Prescription
 from prescriptions.prescribing import Draft, prescribe
 from prescriptions.schemas import (
     ItemOut,
@@ -45,7 +45,7 @@ REFUSALS = (
 
 
 def prescription_out(p: Prescription, for_patient: bool = False) -> PrescriptionOut:
-    show_code = for_patient and p.state is PrescriptionState.approved and p.redeemed_at is None
+    show_code = for_patient and p.code_usable(clock.today())
     long = long_term.needs_consent(p)
     return PrescriptionOut(
         id=p.id,
@@ -107,13 +107,10 @@ def prescription_out(p: Prescription, for_patient: bool = False) -> Prescription
 @api_roles_required(Role.doctor)
 def write(consultation_id: int) -> tuple[Response, int]:
     data: PrescriptionIn = body()
-    try:
-        prescription = prescribe(
-            db_session(), api_account(), consultation_id, draft_of(data), clock.now()
-        )
-    except rules.ControlledDrug:
-        commit_now()  # the blocked attempt stays in the audit trail
-        raise
+    # A controlled drug's refusal keeps its audit (ControlledDrug.keeps_effects).
+    prescription = prescribe(
+        db_session(), api_account(), consultation_id, draft_of(data), clock.now()
+    )
     return json_model(prescription_out(prescription), 201)
 
 

@@ -18,8 +18,9 @@ from core.errors import DomainError
 from identity.models import Role
 from prescriptions import prescribing, rules
 from prescriptions.models import Prescription
+from web.actions import form_action
 from web.auth import console_roles_required
-from web.session import commit_now, db_session
+from web.session import db_session
 
 bp = Blueprint("doctor_prescriptions", __name__, url_prefix="/doctor")
 
@@ -81,18 +82,7 @@ def _back(consultation_id: int) -> Response:
 
 
 def _run(consultation_id: int, action: Callable[[], object], done: str) -> Response:
-    session = db_session()
-    try:
-        action()
-    except rules.ControlledDrug as exc:
-        commit_now()  # the blocked attempt stays in the audit trail; nothing else was saved
-        flash(f"{exc.title}：{exc.detail}", "error")
-    except DomainError as exc:
-        session.rollback()
-        flash(exc.detail if exc.detail == exc.title else f"{exc.title}：{exc.detail}", "error")
-    else:
-        commit_now()
-        flash(done, "ok")
+    form_action(action, done)  # a controlled drug's refusal keeps its audit
     return _back(consultation_id)
 
 

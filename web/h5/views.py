@@ -42,6 +42,7 @@ from prescriptions import services as rx
 from prescriptions.document import qr_drawing
 from prescriptions.in_force import prescribed_in_force
 from prescriptions.models import Prescription
+from web.actions import form_action
 from web.auth import console_roles_required
 from web.responses import private_file
 from web.session import commit_now, db_session
@@ -301,16 +302,14 @@ def prescription(prescription_id: int) -> str | BaseResponse:
         (c.pharmacy.id, f"{c.pharmacy.name}（{c.distance_km:.1f} km）") for c in options
     ]
     if form.validate_on_submit():
-        try:
-            fulfilment.choose_pickup(db, _me(), found.id, form.pharmacy_id.data, clock.now())
-        except DomainError as exc:
-            db.rollback()
-            flash(exc.detail if exc.detail != exc.title else exc.title, "error")
-        else:
-            commit_now()
-            flash("已为您预留药品，请凭取药码到店取药", "ok")
+        form_action(
+            lambda: fulfilment.choose_pickup(
+                db, _me(), found.id, form.pharmacy_id.data, clock.now()
+            ),
+            "已为您预留药品，请凭取药码到店取药",
+        )
         return redirect(url_for(".prescription", prescription_id=found.id))
-    show_code = found.state.value == "approved" and found.redeemed_at is None
+    show_code = found.code_usable(clock.today())
     long = long_term.needs_consent(found)
     return render_template(
         "h5/prescription.html",
@@ -332,14 +331,10 @@ def long_term_consent(prescription_id: int) -> BaseResponse:
     db = db_session()
     found = _prescription(prescription_id)
     if ConfirmForm(prefix="lt").validate_on_submit():
-        try:
-            long_term.consent(db, _me(), found.id, clock.now())
-        except DomainError as exc:
-            db.rollback()
-            flash(exc.detail if exc.detail != exc.title else exc.title, "error")
-        else:
-            commit_now()
-            flash("已确认长期处方用药须知，药师将继续审核", "ok")
+        form_action(
+            lambda: long_term.consent(db, _me(), found.id, clock.now()),
+            "已确认长期处方用药须知，药师将继续审核",
+        )
     return redirect(url_for(".prescription", prescription_id=found.id))
 
 
@@ -360,14 +355,10 @@ def medicines() -> str | BaseResponse:
         (p.id, p.name + ("（本人）" if p.id == me.id else "")) for p in people
     ]
     if form.validate_on_submit():
-        try:
-            reported.report(db, account, form.person_id.data, form.name.data, clock.now())
-        except DomainError as exc:
-            db.rollback()
-            flash(exc.detail if exc.detail != exc.title else exc.title, "error")
-        else:
-            commit_now()
-            flash(f"已登记：{form.name.data}，医生和药师开方审方时会看到", "ok")
+        form_action(
+            lambda: reported.report(db, account, form.person_id.data, form.name.data, clock.now()),
+            f"已登记：{form.name.data}，医生和药师开方审方时会看到",
+        )
         return redirect(url_for(".medicines"))
     today = clock.today()
     listing = [
@@ -405,14 +396,10 @@ def deliver(prescription_id: int) -> BaseResponse:
         return redirect(url_for(".prescription", prescription_id=found.id))
     address = fulfilment.Address(form.recipient.data, form.phone.data, form.region.data,
                                  form.detail.data)  # fmt: skip
-    try:
-        fulfilment.choose_delivery(db, _me(), found.id, address, None, clock.now())
-    except DomainError as exc:
-        db.rollback()
-        flash(exc.detail if exc.detail != exc.title else exc.title, "error")
-    else:
-        commit_now()
-        flash("已提交配送，药房发药后由快递送达", "ok")
+    form_action(
+        lambda: fulfilment.choose_delivery(db, _me(), found.id, address, None, clock.now()),
+        "已提交配送，药房发药后由快递送达",
+    )
     return redirect(url_for(".prescription", prescription_id=found.id))
 
 
@@ -420,7 +407,7 @@ def deliver(prescription_id: int) -> BaseResponse:
 @console_roles_required(Role.patient)
 def qr(prescription_id: int) -> Response:
     found = _prescription(prescription_id)
-    if found.state.value != "approved" or found.redeemed_at is not None:
+    if not found.code_usable(clock.today()):
         abort(404)
     svg = renderSVG.drawToString(qr_drawing(found.redemption_code or "", 240))
     return private_file(svg.encode(), "image/svg+xml")
