@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install clean mutation
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ lint: $(STAMP)
 # PostgreSQL it falls back to SQLite and says so, unless REQUIRE_SERVICES=1.
 test: lint
 	$(BIN)/pytest
+
+# Mutation testing of the safety modules (dev/mutation.py): slow, not part of `make test`.
+mutation: $(STAMP)
+	$(BIN)/python -m dev.mutation $(MODULES)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

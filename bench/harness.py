@@ -11,13 +11,15 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import requests
 from alembic import command
@@ -71,45 +73,64 @@ def scratch_stage(args: argparse.Namespace) -> Iterator[Stage]:
         drop()
 
 
+def wait_healthy(base: str, server: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    """Until /healthz answers; a server that exits or never answers stops the benchmark
+    (with its log), rather than measuring refused connections."""
+    for _ in range(150):
+        if server.poll() is not None:
+            break
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    log.seek(0)
+    tail = log.read()[-2000:].decode(errors="replace")
+    raise SystemExit(f"the server at {base} never became healthy:\n{tail}")
+
+
+def warm_up(base: str, token: str, path: str = "/api/v1/me", requests_each: int = 30) -> None:
+    """A few untimed requests through every worker first: imports, connection pools and
+    caches filled before the clock starts, as in a server that has been up a while."""
+    http = requests.Session()
+    for _ in range(requests_each):
+        http.get(base + path, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
 @contextmanager
 def serving(stage: Stage, args: argparse.Namespace) -> Iterator[str]:
     """`hospital serve` (gunicorn) on a free local port, until the block ends."""
     port = _free_port()
     hospital = str(Path(sys.executable).parent / "hospital")
-    server = subprocess.Popen(
-        [
-            hospital,
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
-        ],
-        env={**os.environ, **stage.env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        stage.base = base
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    command_line = [hospital, "serve", "--port", str(port)]
+    command_line += ["--workers", str(args.workers), "--threads", str(args.threads)]
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            command_line,
+            env={**os.environ, **stage.env},
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(base, server, log)
+            stage.base = base
+            yield base
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+
+
+class StepFailed(Exception):
+    """A step of a flow was refused: the flow stops there and is not counted as done."""
 
 
 @dataclass
 class Timings:
     base: str
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    succeeded: Counter[str] = field(default_factory=Counter)  # calls answered 2xx, by kind
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -121,7 +142,10 @@ class Timings:
         path: str,
         token: str,
         json: object = None,
+        required: bool = True,
     ) -> dict:
+        """The answer's body. A refused step raises StepFailed (the flow stops there)
+        unless it is not `required` (an answer that may be a refusal: {})."""
         started = time.perf_counter()
         response = http.request(
             method,
@@ -135,6 +159,12 @@ class Timings:
             self.latencies[kind].append(elapsed)
             if response.status_code >= 400:
                 self.errors.append(f"{kind}: {response.status_code} {response.text[:200]}")
+            else:
+                self.succeeded[kind] += 1
+        if response.status_code >= 400:
+            if required:
+                raise StepFailed(kind)
+            return {}
         return response.json() if response.content else {}
 
     @property

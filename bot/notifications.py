@@ -16,7 +16,6 @@ from wechatpy.exceptions import WeChatClientException
 from bot import client
 from core import clock, outbox, runtime
 from core.models import Notification
-from core.notify import WECHAT_CHANNEL
 from core.settings import Settings
 from identity.models import WeChatFollower
 from identity.services import followers
@@ -109,6 +108,3 @@ def _send_subscribe_message(session: Session, note: Notification, settings: Sett
         raise outbox.DeliveryError(f"{type(exc).__name__}: {exc}") from exc
     # Used only once sent: a failed attempt (retried later) keeps the permission.
     followers.take_subscription(session, note.account_id, template)
-
-
-outbox.register_channel(WECHAT_CHANNEL, send)

@@ -66,6 +66,3 @@ def send_checkpoint(
         "public_key": keys.signing_public.hex(),
     }
     outbox.post_json(settings.supervision_audit_url, body, idempotency_key, settings)
-
-
-outbox.register_channel(PUSH_CHANNEL, send_checkpoint)

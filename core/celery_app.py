@@ -3,12 +3,16 @@ broker; without it (or with CELERY_EAGER) tasks run in process, right where they
 
 from __future__ import annotations
 
+import importlib
+
 from celery import Celery
 
+from core import outbox
 from core.settings import Settings
 
 celery = Celery("hospital")
 
+CHANNEL_PACKAGES = ("core", "followup", "pharmacy", "bot")
 TASK_MODULES = [
     "core.tasks",
     "identity.tasks",
@@ -61,6 +65,18 @@ def configure(settings: Settings) -> Celery:
         },
     )
     celery.autodiscover_tasks(lambda: [], force=True)
-    for module in TASK_MODULES:
-        __import__(module)
+    wire()
     return celery
+
+
+def wire() -> None:
+    """Every package's Celery tasks and outbox senders, registered here and only here: the
+    app factory calls it, and the worker and beat build the app. A package's `channels`
+    module names its senders; two senders for one channel fail start-up, and a message for
+    a channel nobody sends is refused where it is written (outbox.UnknownChannel)."""
+    for module in TASK_MODULES:
+        importlib.import_module(module)
+    for package in CHANNEL_PACKAGES:
+        channels = importlib.import_module(f"{package}.channels")
+        for name, sender in channels.senders().items():
+            outbox.register_channel(name, sender)

@@ -41,7 +41,14 @@ _channels: dict[str, Sender] = {}
 
 
 def register_channel(name: str, sender: Sender) -> None:
+    """One sender per channel: a second, different one is a wiring mistake."""
+    if _channels.get(name, sender) is not sender:
+        raise RuntimeError(f"two senders for outbox channel {name!r}")
     _channels[name] = sender
+
+
+class UnknownChannel(RuntimeError):
+    """A message for a channel nothing sends: refused where it is written, not left to die."""
 
 
 def channel(name: str) -> Sender:
@@ -67,6 +74,8 @@ def enqueue(
     idempotency_key: str | None = None,
 ) -> OutboxMessage:
     """Write a message in the caller's transaction; it is sent once that transaction commits."""
+    if channel_name not in _channels:
+        raise UnknownChannel(f"no sender for outbox channel {channel_name!r} (core.celery_app)")
     message = OutboxMessage(
         idempotency_key=idempotency_key or uuid.uuid4().hex,
         channel=channel_name,
@@ -182,6 +191,3 @@ def post_json(
     raise DeliveryError(
         f"HTTP {response.status_code}: {response.text[:200]}", permanent=not retryable
     )
-
-
-register_channel("http.json", send_http_json)

@@ -4,6 +4,10 @@
 UTC; `.date()` of one is the UTC day, which is yesterday in China until 08:00 — a prescription
 valid "today", an age on a birthday, a daily limit all go wrong. `core.clock.day_of(instant)` is
 the China calendar day, and the only place that may call `.date()`.
+
+`state-move`: no `x.state = …` but in core/transitions.py. A state machine is a table; a state
+set by hand skips its table's check (a dispensed fulfilment "reserved" again, an expired
+prescription approved). `core.transitions.move(entity, TABLE, target, what)` checks and sets.
 """
 
 from __future__ import annotations
@@ -52,7 +56,34 @@ def calendar_day(source: str, path: Path) -> list[Violation]:
     return sorted(found, key=lambda v: v.line)
 
 
-RULES = (calendar_day,)
+# Where a state is set otherwise, and why: the dependents' own move helper checks its table
+# first; an identity check's outcome is its one step from pending.
+STATE_SETTERS = {
+    Path("core/transitions.py"),
+    Path("identity/services/dependents.py"),
+    Path("identity/services/verification.py"),
+}
+
+
+def state_move(source: str, path: Path) -> list[Violation]:
+    if path in STATE_SETTERS:
+        return []
+    found = [
+        Violation(
+            path,
+            node.lineno,
+            "state-move",
+            "a state is moved by core.transitions.move(entity, TABLE, target, what)",
+        )
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign)
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(target, ast.Attribute) and target.attr == "state"
+    ]
+    return sorted(found, key=lambda v: v.line)
+
+
+RULES = (calendar_day, state_move)
 
 
 def check(root: Path = ROOT) -> list[Violation]:

@@ -9,7 +9,13 @@ import datetime as dt
 from core import transitions
 from core.errors import DomainError
 from followup.catalogue import disease_for
-from followup.models import ConsultationState, DiagnosisStatus, OfflineDiagnosis, ReferralState
+from followup.models import (
+    ConsultationState,
+    ContractState,
+    DiagnosisStatus,
+    OfflineDiagnosis,
+    ReferralState,
+)
 
 S = ConsultationState
 TRANSITIONS: dict[ConsultationState, frozenset[ConsultationState]] = {
@@ -30,6 +36,13 @@ def check_transition(current: ConsultationState, target: ConsultationState) -> N
 R = ReferralState
 # How the hospital platform may move a referral: forward only; a booking may be moved to
 # another time (booked → booked) or cancelled by the hospital (booked → declined).
+# A family-doctor contract: active for its term, then ended (term out, renewed) or terminated.
+CONTRACT_MOVES: dict[ContractState | None, frozenset[ContractState]] = {
+    None: frozenset({ContractState.active}),
+    ContractState.active: frozenset({ContractState.ended, ContractState.terminated}),
+    ContractState.ended: frozenset(),
+    ContractState.terminated: frozenset(),
+}
 REFERRAL_TRANSITIONS: dict[ReferralState, frozenset[ReferralState]] = {
     R.requested: frozenset({R.accepted, R.booked, R.declined}),
     R.accepted: frozenset({R.booked, R.declined}),

@@ -16,13 +16,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, outbox
+from core import audit, outbox, transitions
 from core.audit import Actor
 from core.errors import DomainError, InvalidState, NotFound
 from core.notify import notify
 from core.settings import Settings
 from identity.models import Account
 from identity.services import actor_of, practitioners
+from pharmacy import rules
 from pharmacy.dispensing import dispense
 from pharmacy.models import (
     CourierEvent,
@@ -42,16 +43,6 @@ TRANSITIONS: dict[str, tuple[FulfilmentState, str]] = {
     "in_transit": (FulfilmentState.in_transit, "您的药品正在配送途中"),
     "delivered": (FulfilmentState.delivered, "您的药品已送达并签收"),
     "failed": (FulfilmentState.failed, "药品配送未成功，药房将联系您"),
-}
-ALLOWED_FROM: dict[FulfilmentState, set[FulfilmentState]] = {
-    FulfilmentState.picked_up: {FulfilmentState.dispensed},
-    FulfilmentState.in_transit: {FulfilmentState.picked_up, FulfilmentState.in_transit},
-    FulfilmentState.delivered: {FulfilmentState.picked_up, FulfilmentState.in_transit},
-    FulfilmentState.failed: {
-        FulfilmentState.dispensed,
-        FulfilmentState.picked_up,
-        FulfilmentState.in_transit,
-    },
 }
 
 
@@ -112,9 +103,6 @@ def send_order(
     outbox.post_json(url, body, idempotency_key, settings)
 
 
-outbox.register_channel(CHANNEL, send_order)
-
-
 def apply_event(
     session: Session,
     event_id: str,
@@ -135,8 +123,7 @@ def apply_event(
     if status not in TRANSITIONS:
         raise InvalidState(f"未知的配送状态 {status}")
     state, message = TRANSITIONS[status]
-    if fulfilment.state not in ALLOWED_FROM[state]:
-        raise InvalidState(f"配送单{fulfilment.state.label}，不能变为{state.label}")
+    transitions.check(rules.FULFILMENT_MOVES, fulfilment.state, state, "配送单")
     if state is FulfilmentState.delivered and not hmac.compare_digest(
         (confirmation_code or "").strip(), fulfilment.delivery_code or "-"
     ):
@@ -150,7 +137,7 @@ def apply_event(
             received_at=now,
         )
     )
-    fulfilment.state = state
+    transitions.move(fulfilment, rules.FULFILMENT_MOVES, state, "配送单")
     fulfilment.updated_at = now
     session.flush()
     audit.record(

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, clock, outbox
+from core import audit, clock, outbox, transitions
 from core.audit import Actor
 from core.notify import notify
 from core.settings import Settings
@@ -158,7 +158,8 @@ def dispense(
         session.add(fulfilment)
     for reservation in fulfilment.reservations:
         reservation.active = False
-    fulfilment.state = FulfilmentState.dispensed
+    if fulfilment.state is not FulfilmentState.dispensed:  # the row made just above is
+        transitions.move(fulfilment, rules.FULFILMENT_MOVES, FulfilmentState.dispensed, "取药")
     fulfilment.updated_at = now
     session.flush()
     trace_codes_module.record(session, record.id, boxes)
@@ -214,6 +215,3 @@ def send_dispensing(
         "trace_codes": list(codes),
     }
     outbox.post_json(settings.supervision_url, body, idempotency_key, settings)
-
-
-outbox.register_channel(SUPERVISION_DISPENSING, send_dispensing)

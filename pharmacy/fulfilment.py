@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, clock
+from core import audit, clock, transitions
 from core.audit import Actor
 from core.errors import InvalidState, NotFound
 from core.notify import notify
@@ -118,7 +118,7 @@ def choose_pickup(
     until = end_of_validity(prescription)
     fulfilment = _fresh(session, prescription)
     fulfilment.method = FulfilmentMethod.pickup
-    fulfilment.state = FulfilmentState.reserved
+    transitions.move(fulfilment, rules.FULFILMENT_MOVES, FulfilmentState.reserved, "取药")
     fulfilment.pharmacy_id = pharmacy.id
     fulfilment.address = None
     fulfilment.reserved_until = until
@@ -187,7 +187,7 @@ def choose_delivery(
     if not candidates:
         raise NotFound("没有这家药房")
     fulfilment.method = FulfilmentMethod.delivery
-    fulfilment.state = FulfilmentState.awaiting_dispense
+    transitions.move(fulfilment, rules.FULFILMENT_MOVES, FulfilmentState.awaiting_dispense, "取药")
     fulfilment.pharmacy_id = candidates[0].id
     fulfilment.address = address.sealed_text()
     fulfilment.reserved_until = end_of_validity(prescription)
@@ -225,7 +225,7 @@ def for_prescription(
 def release(session: Session, fulfilment: Fulfilment, why: str, now: dt.datetime) -> None:
     for reservation in fulfilment.reservations:
         reservation.active = False
-    fulfilment.state = FulfilmentState.released
+    transitions.move(fulfilment, rules.FULFILMENT_MOVES, FulfilmentState.released, "取药")
     fulfilment.updated_at = now
     session.flush()
     audit.record(

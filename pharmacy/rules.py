@@ -7,6 +7,7 @@ import datetime as dt
 import math
 
 from core.errors import DomainError
+from pharmacy.models import FulfilmentState
 
 EARTH_RADIUS_KM = 6371.0
 LOW_STOCK_UNITS = 60  # fewer units than this of a drug at a pharmacy is low
@@ -77,6 +78,23 @@ class SignatureInvalid(DomainError):
     code = "signature_invalid"
     status = 409
     title = "处方签名校验失败，不得调配"
+
+
+# How drugs reach the patient (core.transitions.move): held at a pharmacy or prepared for
+# delivery, dispensed, then for a delivery the courier's steps; released back to the shelf
+# before dispensing, after which the patient may arrange it again.
+_F = FulfilmentState
+FULFILMENT_MOVES: dict[FulfilmentState | None, frozenset[FulfilmentState]] = {
+    None: frozenset({_F.reserved, _F.awaiting_dispense, _F.dispensed}),
+    _F.reserved: frozenset({_F.dispensed, _F.released}),
+    _F.awaiting_dispense: frozenset({_F.dispensed, _F.released}),
+    _F.released: frozenset({_F.reserved, _F.awaiting_dispense, _F.dispensed}),
+    _F.dispensed: frozenset({_F.picked_up, _F.failed}),
+    _F.picked_up: frozenset({_F.in_transit, _F.delivered, _F.failed}),
+    _F.in_transit: frozenset({_F.in_transit, _F.delivered, _F.failed}),
+    _F.delivered: frozenset(),
+    _F.failed: frozenset(),
+}
 
 
 class InvalidStock(DomainError):

@@ -48,6 +48,7 @@ DOSE_UNITS = (
     "支",
     "贴",
 )
+BY_LOWER_CASE = {unit.lower(): unit for unit in DOSE_UNITS}  # MG, Mg → mg
 UNIT_ALIASES = {
     "mcg": "μg",
     "ug": "μg",
@@ -66,9 +67,9 @@ UNIT_ALIASES = {
 
 def dose_unit(text: str) -> str:
     """The canonical spelling of a unit as written (mcg → μg, 单位 → U), or refused."""
-    key = text.strip()
-    unit = UNIT_ALIASES.get(key.lower(), UNIT_ALIASES.get(key, key))
-    if unit not in DOSE_UNITS:
+    key = unicodedata.normalize("NFKC", text).strip()
+    unit = UNIT_ALIASES.get(key.lower()) or BY_LOWER_CASE.get(key.lower())
+    if unit is None:
         raise DoseUnitMismatch(f"无法识别的剂量单位“{text}”，可用：{'、'.join(DOSE_UNITS)}")
     return unit
 
@@ -188,12 +189,11 @@ def _plain(text: str) -> str:
 def _one(key: str) -> Frequency | None:
     """One frequency, or None if `key` is not exactly one."""
     key = SAYINGS.get(key, key)
-    for suffix in TAKEN:
-        if key not in FREQUENCIES and key.endswith(suffix):
-            stem = key.removesuffix(suffix)
-            key = SAYINGS.get(stem, key) if SAYINGS.get(stem) in ("qn", "qm") else key
     if key in FREQUENCIES:
         return FREQUENCIES[key]
+    for suffix in TAKEN:  # 睡前服用, 晨起顿服, 每日三次服: how it is taken, not how often
+        if key.endswith(suffix):
+            return _one(key.removesuffix(suffix))
     if key.endswith("时") and key.removesuffix("时") in AS_NEEDED_FOR:
         return FREQUENCIES["prn"]
     if match := PER_DAY.match(key):
@@ -225,7 +225,7 @@ def stored(code: str | None, times_per_day: int) -> Frequency:
     """The frequency of a line as saved (lines saved before the vocabulary read times a day)."""
     if code is None:
         return _times_a_day(times_per_day)
-    return frequency(code, times_per_day if code == "prn" else None)
+    return frequency(code, times_per_day)  # times a day matter to prn only
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,7 @@ class Supply:
 def supply(dose: float, freq: Frequency, days: int, pack: Pack) -> Supply:
     """Whole packs for the days: dose (in the pack's dose unit) × doses × days, rounded up to
     whole units, then to whole packs. A weekly tablet for 28 days is 4 tablets."""
-    doses = math.ceil(freq.per_day * days - Fraction(1, 10**9))
+    doses = math.ceil(freq.per_day * days)  # exact: per_day is a Fraction
     per_unit = pack.dose_per_unit if pack.dose_per_unit > 0 else 1
     units = max(1, math.ceil(dose * doses / per_unit - 1e-9))
     packs = max(1, math.ceil(units / max(pack.pack_size, 1)))

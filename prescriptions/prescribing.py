@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, canonical, clock
+from core import audit, canonical, clock, transitions
 from core.errors import Forbidden, InvalidState, NotFound
 from core.notify import notify
 from followup.models import Consultation, ConsultationState
@@ -246,7 +246,7 @@ def revise(
     prescription.accompanying_physician = (draft.accompanying_physician or "").strip() or None
     prescription.issued_on = day
     prescription.valid_until = rules.valid_until(day, draft.extra_valid_days)
-    prescription.state = PrescriptionState.written
+    transitions.move(prescription, rules.PRESCRIPTION_MOVES, PrescriptionState.written, "处方")
     for field in (
         "doctor_signature_key",
         "doctor_signature",
@@ -342,7 +342,7 @@ def sign(
     prescription.doctor_signature_key = signature.key_fingerprint
     prescription.doctor_signature = signature.value
     prescription.doctor_signed_at = now
-    prescription.state = PrescriptionState.signed
+    transitions.move(prescription, rules.PRESCRIPTION_MOVES, PrescriptionState.signed, "处方")
     session.flush()
     audit.record(
         session,

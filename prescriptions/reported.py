@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit, clock
-from core.errors import NotFound, ValidationFailed
+from core.errors import Forbidden, NotFound, ValidationFailed
 from identity.models import Account
 from identity.services import actor_of, patients
 from prescriptions.models import ReportedMedicine
@@ -52,9 +52,13 @@ def stop(
     session: Session, account: Account, medicine_id: int, now: dt.datetime
 ) -> ReportedMedicine:
     row = session.get(ReportedMedicine, medicine_id, with_for_update=True)
-    if row is None:
-        raise NotFound("没有这条用药记录")
-    patients.care_context(session, account, row.person_id)  # theirs, or their dependent's
+    try:
+        if row is None:
+            raise NotFound()
+        patients.care_context(session, account, row.person_id)  # theirs, or a dependent's
+    except (NotFound, Forbidden):
+        # Another family's record reads as missing: its id cannot be probed.
+        raise NotFound("没有这条用药记录") from None
     if row.stopped_at is None:
         row.stopped_at = now
         session.flush()

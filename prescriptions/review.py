@@ -10,7 +10,7 @@ import enum
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, object_session
 
-from core import audit, clock
+from core import audit, clock, transitions
 from core.audit import Actor
 from core.errors import DomainError, Forbidden, InvalidState, NotFound
 from core.notify import notify
@@ -210,7 +210,7 @@ def approve(
     prescription.pharmacist_signature_key = signature.key_fingerprint
     prescription.pharmacist_signature = signature.value
     prescription.reviewed_at = now
-    prescription.state = PrescriptionState.approved
+    transitions.move(prescription, rules.PRESCRIPTION_MOVES, PrescriptionState.approved, "处方")
     code = redemption.new_code()
     prescription.redemption_code = code
     prescription.redemption_code_index = redemption.index_of(code)
@@ -250,7 +250,7 @@ def reject(
     prescription, _ = _held(session, account, prescription_id, now)
     if not note.strip():
         raise InvalidState("请写明退回理由")
-    prescription.state = PrescriptionState.rejected
+    transitions.move(prescription, rules.PRESCRIPTION_MOVES, PrescriptionState.rejected, "处方")
     prescription.review_reason = reason.value
     prescription.review_note = note.strip()[:300]
     prescription.reviewed_at = now
@@ -345,8 +345,9 @@ def expire_due(session: Session, now: dt.datetime) -> list[int]:
         .with_for_update(skip_locked=True)
     ).all()
     for prescription in due:
-        was = prescription.state
-        prescription.state = PrescriptionState.expired
+        was = transitions.move(
+            prescription, rules.PRESCRIPTION_MOVES, PrescriptionState.expired, "处方"
+        )
         prescription.expired_at = now
         audit.record(
             session,
@@ -354,7 +355,7 @@ def expire_due(session: Session, now: dt.datetime) -> list[int]:
             "prescription.expire",
             "prescription",
             prescription.id,
-            {"from": was.value},
+            {"from": was.value if was else None},
         )
         if was is PrescriptionState.approved:
             notify(

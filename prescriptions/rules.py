@@ -13,6 +13,7 @@ from core.errors import DomainError
 from prescriptions import dosing
 from prescriptions.catalogue import Product
 from prescriptions.medication import Finding, Severity
+from prescriptions.models import PrescriptionState
 from prescriptions.screening import Screened, normalise, screen
 
 MAX_ITEMS = 5  # 处方管理办法 第六条
@@ -20,6 +21,22 @@ NORMAL_MAX_DAYS = 28  # 长期处方: normally ≤ 4 weeks
 STABLE_CHRONIC_MAX_DAYS = 84  # up to 12 weeks for a stable chronic patient, with a reason
 STABLE_CHRONIC_ADVICE = "；病情稳定的慢性病患者须写明理由，最长 12 周"
 GUARDIAN_AGE = 6  # 第十九条: under 6 needs a guardian and an accompanying physician
+
+
+# The prescription's life (core.transitions.move): written and revised by its doctor, signed,
+# reviewed, and expired when its validity runs out undispensed.
+PRESCRIPTION_MOVES: dict[PrescriptionState | None, frozenset[PrescriptionState]] = {
+    None: frozenset({PrescriptionState.written}),
+    PrescriptionState.written: frozenset(
+        {PrescriptionState.written, PrescriptionState.signed, PrescriptionState.expired}
+    ),
+    PrescriptionState.signed: frozenset(
+        {PrescriptionState.approved, PrescriptionState.rejected, PrescriptionState.expired}
+    ),
+    PrescriptionState.approved: frozenset({PrescriptionState.expired}),
+    PrescriptionState.rejected: frozenset({PrescriptionState.written, PrescriptionState.expired}),
+    PrescriptionState.expired: frozenset(),
+}
 
 
 class PrescriptionRefused(DomainError):

@@ -21,3 +21,18 @@ def test_calendar_day_catches_the_utc_day_and_lets_the_clock_be() -> None:
     # A date built from parts, or a date's own methods, is not an instant's day.
     fine = "d = dt.date(2026, 1, 1)\nx = d.isoformat()\ny = value.date_of_birth\n"
     assert house_rules.calendar_day(fine, Path("web/x.py")) == []
+
+
+def test_state_move_catches_a_state_set_by_hand() -> None:
+    caught = house_rules.state_move(
+        "prescription.state = PrescriptionState.approved\nrow.state: S = S.done\n",
+        Path("prescriptions/review.py"),
+    )
+    assert [v.line for v in caught] == [1, 2]
+    fine = (
+        "transitions.move(p, MOVES, S.approved, '处方')\n"
+        "x = Prescription(state=S.written)\nif p.state is S.written:\n    pass\n"
+    )
+    assert house_rules.state_move(fine, Path("prescriptions/review.py")) == []
+    allowed = "entity.state = target\n"
+    assert house_rules.state_move(allowed, Path("core/transitions.py")) == []

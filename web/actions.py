@@ -6,7 +6,6 @@ and say why in Chinese. The pages' counterpart of the API's error handler (indic
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
 
 from flask import flash
 
@@ -19,22 +18,19 @@ def message_of(exc: DomainError) -> str:
     return exc.detail if exc.detail == exc.title else f"{exc.title}：{exc.detail}"
 
 
-T = TypeVar("T")
-
-
-def form_action(action: Callable[[], T], done: str | None = None) -> T | None:
-    """The action's result, committed (flashing `done`); None after a refusal, flashed."""
+def form_action(action: Callable[[], object], done: str | None = None) -> bool:
+    """Whether the action went through: committed (flashing `done`), or refused (flashed)."""
     session = db_session()
     try:
-        result = action()
+        action()
     except DomainError as exc:
         if exc.keeps_effects:
             commit_now()
         else:
             session.rollback()
         flash(message_of(exc), "error")
-        return None
+        return False
     commit_now()
     if done:
         flash(done, "ok")
-    return result
+    return True

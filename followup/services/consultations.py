@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, clock, outbox
+from core import audit, clock, outbox, transitions
 from core.audit import Actor
 from core.canonical import digest
 from core.errors import DomainError, Forbidden, InvalidState, NotFound, ValidationFailed
@@ -232,9 +232,7 @@ def _move(
     now: dt.datetime,
     reason: str | None = None,
 ) -> None:
-    rules.check_transition(consultation.state, target)
-    previous = consultation.state
-    consultation.state = target
+    previous = transitions.move(consultation, rules.TRANSITIONS, target, "问诊")
     if not target.is_open:
         consultation.ended_at = now
         consultation.end_reason = reason
@@ -245,7 +243,7 @@ def _move(
         f"consultation.{target.value}",
         "consultation",
         consultation.id,
-        {"from": previous.value},
+        {"from": previous.value if previous else None},
     )
 
 
@@ -651,6 +649,3 @@ def send_to_supervision(
         "record_signature_key": record.signature_key if record else None,
     }
     post_json(settings.supervision_url, body, idempotency_key, settings)
-
-
-outbox.register_channel(SUPERVISION_CHANNEL, send_to_supervision)

@@ -10,8 +10,9 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, clock
+from core import audit, clock, transitions
 from core.errors import DomainError, Forbidden, InvalidState, NotFound
+from followup import rules
 from followup.catalogue import family_doctor_agreement
 from followup.models import (
     ChronicDisease,
@@ -192,7 +193,7 @@ def renew(
         raise InvalidState(f"签约到期前 30 天起可续约或更换团队（到期日 {old.ends_on}）")
     chosen = team(session, team_id or old.team_id)
     if old.state is ContractState.active:
-        old.state = ContractState.ended
+        transitions.move(old, rules.CONTRACT_MOVES, ContractState.ended, "签约")
         old.ended_at = now
         old.end_reason = "续约" if chosen.id == old.team_id else "期满更换团队"
         session.flush()
@@ -220,7 +221,7 @@ def terminate(
         raise InvalidState(f"签约{contract.state.label}")
     if not reason.strip():
         raise InvalidState("请写明解约原因")
-    contract.state = ContractState.terminated
+    transitions.move(contract, rules.CONTRACT_MOVES, ContractState.terminated, "签约")
     contract.ended_at = now
     contract.end_reason = reason.strip()[:200]
     for plan in session.scalars(

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit, clock
+from core import audit, clock, transitions
 from core.audit import Actor
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.notify import notify
-from followup import classification
+from followup import classification, rules
 from followup.classification import Control, Findings
 from followup.models import (
     ChronicDisease,
@@ -242,7 +242,7 @@ def send_reminders(session: Session, now: dt.datetime) -> int:
         select(Contract).where(Contract.state == ContractState.active, Contract.ends_on < today)
     ).all()
     for contract in expired:
-        contract.state = ContractState.ended
+        transitions.move(contract, rules.CONTRACT_MOVES, ContractState.ended, "签约")
         contract.ended_at = now
         contract.end_reason = "期满"
         audit.record(session, Actor.system(), "contract.end", "person", contract.person_id,

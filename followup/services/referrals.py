@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, clock, outbox
+from core import audit, clock, outbox, transitions
 from core.audit import Actor
 from core.clock import CHINA
 from core.errors import DomainError, NotFound, ValidationFailed
@@ -151,9 +151,6 @@ def send_to_platform(
     post_json(url, bundle, idempotency_key, settings, {"Content-Type": "application/fhir+json"})
 
 
-outbox.register_channel(PLATFORM_CHANNEL, send_to_platform)
-
-
 @dataclass(frozen=True)
 class PlatformUpdate:
     """One callback from the hospital platform, as it describes itself."""
@@ -192,7 +189,7 @@ def apply_callback(
     rules.check_referral_transition(referral.state, update.status)
     if update.status is ReferralState.booked and update.appointment_at is None:
         raise ValidationFailed("booked needs appointment_at")
-    referral.state = update.status
+    transitions.move(referral, rules.REFERRAL_TRANSITIONS, update.status, "转诊")
     referral.platform_reference = update.reference or referral.platform_reference
     if update.status is ReferralState.booked:
         referral.appointment_at = update.appointment_at

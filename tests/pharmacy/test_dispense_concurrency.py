@@ -4,6 +4,7 @@ kiosks is dispensed once; many prescriptions at once never drive a lot below zer
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from core.db import Database
 from core.errors import DomainError
 from identity.face import FaceConfig
 from identity.models import Account
-from identity.rules import PractitionerKind, Title, id_check_char
+from identity.rules import PractitionerKind, Title
 from migrations import alembic_config
 from pharmacy import kiosk
 from pharmacy.models import Dispensing, StockLot
@@ -31,6 +32,7 @@ from prescriptions.services import load_catalogue
 from tests import faces, factories
 from tests.fakes import id_card_reader
 from tests.helpers import trace_codes
+from tests.people import id_number
 from tests.pharmacy.helpers import kiosk_at, pharmacist_at, pharmacy, stock_up
 
 AMLODIPINE = "苯磺酸氨氯地平片"
@@ -67,8 +69,8 @@ def _approved_codes(session: Session, count: int) -> list[tuple[str, tuple[str, 
     now = clock.now()
     codes = []
     for n in range(count):
-        body = f"11010519850314{n:03d}"
-        card = ("患者" + "甲乙丙丁戊己庚辛壬癸子丑寅卯"[n], body + id_check_char(body))
+        number = id_number(dt.date(1985, 3, 14), region="110105", sequence=f"{n:03d}")
+        card = ("患者" + "甲乙丙丁戊己庚辛壬癸子丑寅卯"[n], number)
         patient = factories.verified_patient(card[1], card[0])
         assert patient.person is not None
         patient.person.face_encoding = factories._enrolled_face()

@@ -37,10 +37,11 @@ from prescriptions import services as rx
 from prescriptions.dosing import DOSE_UNITS, FREQUENCIES
 from prescriptions.in_force import medicines_in_force
 from prescriptions.review import RejectReason
+from web.actions import form_action
 from web.auth import console_roles_required
 from web.consoles.prescribing import PrescriptionForm
 from web.responses import private_file
-from web.session import commit_now, db_session
+from web.session import db_session
 
 bp = Blueprint("doctor_console", __name__, url_prefix="/doctor", template_folder="templates")
 
@@ -302,19 +303,15 @@ def review(diagnosis_id: int) -> BaseResponse:
     session, _, doctor = _doctor()
     form = ReviewForm()
     if form.validate_on_submit():
-        try:
-            diagnoses.review(
+        form_action(
+            lambda: diagnoses.review(
                 session,
                 doctor,
                 diagnosis_id,
                 form.decision.data == "confirm",
                 form.note.data or "",
                 clock.now(),
-            )
-        except DomainError as exc:
-            session.rollback()
-            flash(exc.detail, "error")
-        else:
-            commit_now()
-            flash("已审核", "ok")
+            ),
+            "已审核",
+        )
     return redirect(url_for(".pending_diagnoses"))

@@ -30,6 +30,7 @@ from pharmacy import id_card, kiosk
 from pharmacy.dispensing import find_by_code
 from pharmacy.models import Kiosk
 from prescriptions import services as rx
+from web.actions import form_action, message_of
 from web.api.patients import card_face_config
 from web.auth import console_roles_required
 from web.responses import private_file
@@ -67,10 +68,6 @@ class ResetForm(FlaskForm):  # type: ignore[misc]
     pass
 
 
-def _message(exc: DomainError) -> str:
-    return exc.detail if exc.detail == exc.title else f"{exc.title}：{exc.detail}"
-
-
 def _reset() -> None:
     session.pop(CODE, None)
     session.pop(CHECK, None)
@@ -90,13 +87,9 @@ def index() -> str | BaseResponse:
     form = ScanForm()
     if form.validate_on_submit():
         _reset()
-        try:
-            kiosk.scan(db_session(), current_user, form.token.data, clock.now())
-        except DomainError as exc:
-            db_session().rollback()
-            flash(_message(exc), "error")
-        else:
-            commit_now()
+        if form_action(
+            lambda: kiosk.scan(db_session(), current_user, form.token.data, clock.now())
+        ):
             session[CODE] = form.token.data
             return redirect(url_for(".serve"))
     return render_template("kiosk/scan.html", form=form, terminal=terminal)
@@ -114,7 +107,7 @@ def serve() -> str | BaseResponse:
         scanned = kiosk.scan(db_session(), current_user, code, clock.now())
     except DomainError as exc:
         db_session().rollback()
-        flash(_message(exc), "error")
+        flash(message_of(exc), "error")
         _reset()
         return redirect(url_for(".index"))
     identity_form = IdentityForm()
@@ -132,7 +125,7 @@ def serve() -> str | BaseResponse:
             )
         except DomainError as exc:
             db_session().rollback()
-            flash(_message(exc), "error")
+            flash(message_of(exc), "error")
         else:
             commit_now()  # a failed attempt counts too
             if check.matched:
@@ -208,7 +201,7 @@ def dispense() -> str | BaseResponse:
         return redirect(url_for(".serve"))
     except DomainError as exc:
         db_session().rollback()
-        flash(_message(exc), "error")
+        flash(message_of(exc), "error")
         return redirect(url_for(".serve"))
     commit_now()
     session.pop(CHECK, None)

@@ -24,6 +24,7 @@ from prescriptions import prescribing, review, services
 from prescriptions.in_force import medicines_in_force
 from prescriptions.medication import Finding, Severity
 from prescriptions.models import PrescriptionState
+from web.actions import form_action, message_of
 from web.auth import console_roles_required
 from web.responses import private_file
 from web.session import commit_now, db_session
@@ -53,10 +54,6 @@ def _pharmacist() -> tuple[Session, Account, Practitioner]:
     return session, account, practitioners.practitioner_for(session, account)
 
 
-def _message(exc: DomainError) -> str:
-    return exc.detail if exc.detail == exc.title else f"{exc.title}：{exc.detail}"
-
-
 @bp.get("/")
 @console_roles_required(Role.pharmacist)
 def index() -> str:
@@ -84,7 +81,7 @@ def claim() -> BaseResponse:
         prescription = review.claim_next(session, account, clock.now())
     except DomainError as exc:
         session.rollback()
-        flash(_message(exc), "error")
+        flash(message_of(exc), "error")
         return redirect(url_for(".index"))
     if prescription is None:
         flash("暂无待审核处方", "ok")
@@ -137,15 +134,8 @@ def show(prescription_id: int) -> str:
 def _decide(prescription_id: int, action: Callable[[], object], done: str) -> BaseResponse:
     """Approve or return: a refusal is shown in Chinese on the review page and changes
     nothing; a decision is committed and the pharmacist goes back to the queue."""
-    session = db_session()
-    try:
-        action()
-    except DomainError as exc:
-        session.rollback()
-        flash(_message(exc), "error")
+    if not form_action(action, done):
         return redirect(url_for(".show", prescription_id=prescription_id))
-    commit_now()
-    flash(done, "ok")
     return redirect(url_for(".index"))
 
 

@@ -1,0 +1,13 @@
+"""followup's outbox senders: referrals to the hospital platform, visits to supervision."""
+
+from __future__ import annotations
+
+from core import outbox
+from followup.services import consultations, referrals
+
+
+def senders() -> dict[str, outbox.Sender]:
+    return {
+        referrals.PLATFORM_CHANNEL: referrals.send_to_platform,
+        consultations.SUPERVISION_CHANNEL: consultations.send_to_supervision,
+    }
