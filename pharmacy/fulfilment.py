@@ -70,12 +70,18 @@ def pharmacies_for(
     needed = needed_units(prescription)
     usable_until = prescription.valid_until
     found = []
-    for pharmacy in session.scalars(select(Pharmacy).where(Pharmacy.active.is_(True))):
-        if not rules.is_open(pharmacy.opening_hours, now):
-            continue
-        lots = stock.lots_of(session, pharmacy.id, needed)
-        held = stock.held_for_others(session, pharmacy.id, needed, None)
-        if stock.shortfalls(lots, needed, held, usable_until):
+    open_now = [
+        p
+        for p in session.scalars(select(Pharmacy).where(Pharmacy.active.is_(True)))
+        if rules.is_open(p.opening_hours, now)
+    ]
+    ids = [p.id for p in open_now]
+    lots = stock.lots_by_pharmacy(session, ids, needed)
+    held = stock.held_by_pharmacy(session, ids, needed)
+    for pharmacy in open_now:
+        if stock.shortfalls(
+            lots.get(pharmacy.id, []), needed, held.get(pharmacy.id, {}), usable_until
+        ):
             continue
         distance = rules.distance_km(lat, lng, pharmacy.latitude, pharmacy.longitude)
         found.append(Candidate(pharmacy, distance))

@@ -121,6 +121,44 @@ def lots_of(
     return list(session.scalars(query.with_for_update() if lock else query))
 
 
+def lots_by_pharmacy(
+    session: Session, pharmacy_ids: Iterable[int], drug_ids: Iterable[int]
+) -> dict[int, list[StockLot]]:
+    """Every lot of these drugs at these pharmacies, by pharmacy, in one query (a search over
+    many pharmacies, never one query each)."""
+    found: dict[int, list[StockLot]] = {}
+    for lot in session.scalars(
+        select(StockLot)
+        .where(StockLot.pharmacy_id.in_(list(pharmacy_ids)), StockLot.drug_id.in_(list(drug_ids)))
+        .order_by(StockLot.id)
+    ):
+        found.setdefault(lot.pharmacy_id, []).append(lot)
+    return found
+
+
+def held_by_pharmacy(
+    session: Session, pharmacy_ids: Iterable[int], drug_ids: Iterable[int]
+) -> dict[int, dict[int, int]]:
+    """Units held by active reservations, by pharmacy and drug, in one query."""
+    query = (
+        select(
+            Reservation.pharmacy_id,
+            Reservation.drug_id,
+            func.coalesce(func.sum(Reservation.units), 0),
+        )
+        .where(
+            Reservation.pharmacy_id.in_(list(pharmacy_ids)),
+            Reservation.drug_id.in_(list(drug_ids)),
+            Reservation.active.is_(True),
+        )
+        .group_by(Reservation.pharmacy_id, Reservation.drug_id)
+    )
+    held: dict[int, dict[int, int]] = {}
+    for pharmacy_id, drug_id, units in session.execute(query):
+        held.setdefault(pharmacy_id, {})[drug_id] = int(units)
+    return held
+
+
 def held_for_others(
     session: Session, pharmacy_id: int, drug_ids: Iterable[int], except_fulfilment: int | None
 ) -> dict[int, int]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from core import audit, clock, runtime
 from core.audit import Actor
@@ -20,7 +20,13 @@ from followup.models import Consultation
 from identity.models import Account, Role
 from prescriptions import document, formulary, screening
 from prescriptions.catalogue import Product, products
-from prescriptions.models import Drug, FormularyVersion, Prescription, PrescriptionVersion
+from prescriptions.models import (
+    Drug,
+    FormularyVersion,
+    Prescription,
+    PrescriptionItem,
+    PrescriptionVersion,
+)
 from prescriptions.screening import Screened, screen
 
 
@@ -332,11 +338,18 @@ def visible_to(session: Session, account: Account, prescription: Prescription) -
 
 
 def for_patient(session: Session, account: Account) -> list[Prescription]:
+    """The account's prescriptions with what their pages show, loaded at once (no query per
+    prescription)."""
     return list(
         session.scalars(
             select(Prescription)
             .join(Consultation, Consultation.id == Prescription.consultation_id)
             .where(Consultation.account_id == account.id)
+            .options(
+                selectinload(Prescription.items).selectinload(PrescriptionItem.drug),
+                selectinload(Prescription.doctor),
+                selectinload(Prescription.pharmacist),
+            )
             .order_by(Prescription.id.desc())
         )
     )

@@ -13,7 +13,8 @@ import base64
 import os
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,16 @@ def test_settings(**extra: Any) -> dict[str, Any]:
     return values
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_screening_caches() -> None:
+    """Screening's indexes are built once per process; a test session builds its own, so a
+    process forked after they were built (mutation testing) still tests what builds them."""
+    screening.package_index.cache_clear()
+    screening._build.cache_clear()
+    screening.controls_of_ingredient.cache_clear()
+    screening.install(None, None)
+
+
 @pytest.fixture(scope="session")
 def app() -> Iterator[Flask]:
     _fresh_schema(BACKEND.database_url)
@@ -195,6 +206,27 @@ def connection(app: Flask) -> Iterator[Connection]:
         conn.close()
         # The formulary this process screens against went with the rolled-back data.
         screening.install(None, None)
+
+
+@pytest.fixture
+def count_queries(connection: Connection) -> Callable[[], AbstractContextManager[list[str]]]:
+    """`with count_queries() as statements:` — the SQL a block runs on the test's connection,
+    to pin N+1 queries (a list that queries once per row grows with its rows)."""
+
+    @contextmanager
+    def counting() -> Iterator[list[str]]:
+        statements: list[str] = []
+
+        def before(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement)
+
+        event.listen(connection, "before_cursor_execute", before)
+        try:
+            yield statements
+        finally:
+            event.remove(connection, "before_cursor_execute", before)
+
+    return counting
 
 
 @pytest.fixture

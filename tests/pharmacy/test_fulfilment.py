@@ -4,6 +4,7 @@ that hold stock until the prescription expires, and refusals that change nothing
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -161,3 +162,22 @@ def test_a_patient_cancels_a_pickup_and_chooses_again(
     assert [(r.pharmacy_id, r.units) for r in active] == [(other.id, 28)]
     kept = session.scalar(select(func.count()).select_from(Reservation))
     assert kept == 2  # the cancelled reservation stays, inactive
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_the_pharmacy_search_does_not_query_once_per_pharmacy(
+    client: FlaskClient, session: Session, count_queries: Any
+) -> None:
+    """Two pharmacies or twelve: the same number of statements (an N+1 would grow with them)."""
+    written = approved_with_face(client, session)
+    for n in range(2):
+        stock_up(session, pharmacy(session, f"A{n}", 39.91 + n / 100, 116.40), AMLODIPINE, 100)
+    session.flush()
+    with count_queries() as few:
+        assert len(_nearby(client, written.id, written.patient_headers)) == 2
+    for n in range(10):
+        stock_up(session, pharmacy(session, f"B{n}", 39.95 + n / 100, 116.40), AMLODIPINE, 100)
+    session.flush()
+    with count_queries() as many:
+        assert len(_nearby(client, written.id, written.patient_headers)) == 12
+    assert len(many) == len(few), many

@@ -391,3 +391,21 @@ def test_the_bot_says_a_long_prescription_waits_for_the_patient(world: World) ->
     assert "确认长期处方用药须知" not in _prescriptions_text(
         world.session, world.patient, clock.today()
     )
+
+
+def test_the_patients_prescription_list_does_not_query_once_per_prescription(
+    client: FlaskClient, world: World, count_queries: Any
+) -> None:
+    headers = bearer(world.session, account=world.patient)
+    world.write(("缬沙坦", 80, 1, 7))
+    with count_queries() as one:
+        assert (
+            len(client.get("/api/v1/me/prescriptions", headers=headers).json["prescriptions"]) == 1
+        )
+    for _ in range(3):
+        world.write(("缬沙坦", 80, 1, 7))
+    with count_queries() as four:
+        assert (
+            len(client.get("/api/v1/me/prescriptions", headers=headers).json["prescriptions"]) == 4
+        )
+    assert len(four) == len(one), four
