@@ -8,7 +8,7 @@ import datetime as dt
 import enum
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from core import audit, clock, transitions
 from core.audit import Actor
@@ -21,7 +21,7 @@ from identity.services import actor_of, practitioners
 from prescriptions import long_term, medication, prescribing, redemption, rules
 from prescriptions.in_force import medicine_of, medicines_in_force
 from prescriptions.medication import Finding, Severity
-from prescriptions.models import Prescription, PrescriptionState
+from prescriptions.models import Prescription, PrescriptionItem, PrescriptionState
 from prescriptions.services import formulary_index
 
 CLAIM_SECONDS = 15 * 60  # a claim not acted on in this time returns to the queue
@@ -280,6 +280,12 @@ def queue(session: Session) -> list[Prescription]:
         session.scalars(
             select(Prescription)
             .where(Prescription.state == PrescriptionState.signed)
+            .options(  # what the queue shows of each, loaded with the list
+                selectinload(Prescription.doctor),
+                selectinload(Prescription.pharmacist),
+                selectinload(Prescription.consultation),
+                selectinload(Prescription.items).selectinload(PrescriptionItem.drug),
+            )
             .order_by(
                 Prescription.escalated_at.is_(None),
                 Prescription.doctor_signed_at,

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from core import audit, clock, outbox, transitions
 from core.audit import Actor
@@ -586,11 +586,16 @@ def expire_due(session: Session, now: dt.datetime) -> list[int]:
     return [c.id for c in due]
 
 
+# What a list of visits shows for each: loaded with the list, not one query a row.
+LISTED = (selectinload(Consultation.person), selectinload(Consultation.diagnosis))
+
+
 def queue(session: Session, department: str) -> list[Consultation]:
     return list(
         session.scalars(
             select(Consultation)
             .where(Consultation.department == department, Consultation.state == S.requested)
+            .options(*LISTED)
             .order_by(Consultation.requested_at)
         )
     )
@@ -604,6 +609,7 @@ def active_for_doctor(session: Session, practitioner: Practitioner) -> list[Cons
                 Consultation.doctor_id == practitioner.id,
                 Consultation.state.in_([S.accepted, S.in_progress]),
             )
+            .options(*LISTED)
             .order_by(Consultation.accepted_at)
         )
     )

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from followup.models import DiagnosisStatus, OfflineDiagnosis
 from tests import factories
+from tests.followup.helpers import patient_with_diagnosis, start_visit
 from tests.helpers import csrf_token, sign_in
+from tests.people import id_number
 
 
 def test_doctor_confirms_an_uploaded_diagnosis(client: FlaskClient, session: Session) -> None:
@@ -54,3 +59,25 @@ def test_review_without_face_check_is_refused_in_chinese(
     still = session.get(OfflineDiagnosis, upload.id)
     assert still is not None
     assert still.status is DiagnosisStatus.pending
+
+
+def test_the_queue_page_does_not_query_once_per_visit(
+    client: FlaskClient, session: Session, count_queries: Any
+) -> None:
+    doctor = factories.practitioner()
+    sign_in(client, doctor.account.username)
+
+    def waiting(n: int) -> None:
+        born = dt.date(1980, 1, 1) + dt.timedelta(days=n)
+        _, headers, diagnosis_id = patient_with_diagnosis(session, id_number(born))
+        assert start_visit(client, headers, diagnosis_id).status_code == 201
+
+    waiting(0)
+    with count_queries() as one:
+        assert client.get("/doctor/").status_code == 200
+    for n in range(1, 5):
+        waiting(n)
+    with count_queries() as five:
+        page = client.get("/doctor/").get_data(as_text=True)
+    assert page.count("查看") >= 5
+    assert len(five) == len(one), five

@@ -409,3 +409,18 @@ def test_the_patients_prescription_list_does_not_query_once_per_prescription(
             len(client.get("/api/v1/me/prescriptions", headers=headers).json["prescriptions"]) == 4
         )
     assert len(four) == len(one), four
+
+
+def test_the_review_queue_does_not_query_once_per_prescription(
+    client: FlaskClient, world: World, count_queries: Any
+) -> None:
+    sign_in(client, world.pharmacist.account.username)
+    world.write(("缬沙坦", 80, 1, 7))
+    with count_queries() as one:
+        assert client.get("/pharmacist/").status_code == 200
+    for _ in range(3):
+        world.write(("缬沙坦", 80, 1, 7), doctor=world.other_doctor)
+    with count_queries() as four:
+        page = client.get("/pharmacist/").get_data(as_text=True)
+    assert "待审核（4）" in page
+    assert len(four) == len(one), four
