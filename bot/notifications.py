@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
 
-from bot import client
 from core import clock, outbox, runtime
 from core.models import Notification
 from core.settings import Settings
 from identity.models import WeChatFollower
 from identity.services import followers
+from wechat import client
 
 WINDOW = dt.timedelta(hours=48)
 WINDOW_CLOSED = 45015

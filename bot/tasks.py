@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 
-from bot import client, notifications
+from bot import notifications
 from core import clock, runtime
 from core.celery_app import celery
 from core.notify import notify
 from identity.services import followers
+from wechat import client
 
 log = logging.getLogger(__name__)
 __all__ = ["link_follower", "notifications"]

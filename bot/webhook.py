@@ -22,13 +22,14 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply, TransferCustomerServiceReply
 
-from bot import conversation, notifications, signature
+from bot import conversation, notifications
 from bot.store import ANSWER_TTL, MemoryStore, RedisStore, Store
 from core import clock, runtime
 from identity.services import followers
 from web.openapi import operation
 from web.session import commit_now, db_session
 from web.settings import settings
+from wechat import signature
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wechat", __name__, url_prefix="/wechat")

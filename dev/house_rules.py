@@ -5,6 +5,9 @@ UTC; `.date()` of one is the UTC day, which is yesterday in China until 08:00 â€
 valid "today", an age on a birthday, a daily limit all go wrong. `core.clock.day_of(instant)` is
 the China calendar day, and the only place that may call `.date()`.
 
+`door-imports`: web/ never imports bot/ (but the app factory, which composes both doors);
+what they share of WeChat lives in wechat/.
+
 `state-move`: no `x.state = â€¦` but in core/transitions.py. A state machine is a table; a state
 set by hand skips its table's check (a dispensed fulfilment "reserved" again, an expired
 prescription approved). `core.transitions.move(entity, TABLE, target, what)` checks and sets.
@@ -18,7 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("core", "identity", "followup", "prescriptions", "pharmacy", "web", "bot", "bench")
+PACKAGES = (
+    "core",
+    "identity",
+    "followup",
+    "prescriptions",
+    "pharmacy",
+    "web",
+    "bot",
+    "wechat",
+    "bench",
+)
 ALLOWED = {Path("core/clock.py")}
 
 
@@ -83,7 +96,26 @@ def state_move(source: str, path: Path) -> list[Violation]:
     return sorted(found, key=lambda v: v.line)
 
 
-RULES = (calendar_day, state_move)
+def door_imports(source: str, path: Path) -> list[Violation]:
+    """web/ reaches WeChat through the wechat/ integration package, never through bot/; only
+    the app factory (web/app.py) composes the bot's webhook blueprint into the app."""
+    if path.parts[0] != "web" or path == Path("web/app.py"):
+        return []
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        if any(name == "bot" or name.startswith("bot.") for name in names):
+            message = "web/ must not import bot/: use wechat/"
+            found.append(Violation(path, node.lineno, "door-imports", message))
+    return found
+
+
+RULES = (calendar_day, state_move, door_imports)
 
 
 def check(root: Path = ROOT) -> list[Violation]:

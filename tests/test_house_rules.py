@@ -36,3 +36,11 @@ def test_state_move_catches_a_state_set_by_hand() -> None:
     assert house_rules.state_move(fine, Path("prescriptions/review.py")) == []
     allowed = "entity.state = target\n"
     assert house_rules.state_move(allowed, Path("core/transitions.py")) == []
+
+
+def test_door_imports_keeps_web_off_the_bot() -> None:
+    source = "from bot import conversation\nimport bot.webhook\nfrom wechat import client\n"
+    caught = house_rules.door_imports(source, Path("web/h5/views.py"))
+    assert [v.line for v in caught] == [1, 2]
+    assert house_rules.door_imports(source, Path("web/app.py")) == []
+    assert house_rules.door_imports(source, Path("bot/tasks.py")) == []

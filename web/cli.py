@@ -261,7 +261,7 @@ def wechat_say(text: str, openid: str) -> None:
     import xml.etree.ElementTree as ET
     from xml.sax.saxutils import escape
 
-    from bot import signature
+    from wechat import signature
 
     cfg = runtime.current().settings
     if not cfg.wechat_oa_token:

@@ -14,7 +14,6 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import client as wechat_client
 from core import clock
 from core.models import OutboxMessage, OutboxStatus
 from core.notify import notify
@@ -23,6 +22,7 @@ from identity.models import WeChatFollower
 from tests import factories
 from tests.fakes import wechat as fake_wechat
 from tests.fakes.wechat import FakeWeChat
+from wechat import client as wechat_client
 
 APP_ID, SECRET, TEMPLATE = "wx-oa-test", "oa-secret", "TPL-NOTICE"
 

@@ -12,10 +12,10 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import client as wechat_client
 from identity.models import Account, Role, WeChatIdentity
 from tests.fakes import wechat
 from tests.fakes.wechat import FakeWeChat
+from wechat import client as wechat_client
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import client as wechat_client
 from core.audit import Actor
 from identity.models import WeChatFollower
 from prescriptions.services import load_catalogue
@@ -24,6 +23,7 @@ from tests.followup.helpers import doctor_headers, patient_with_diagnosis
 from tests.helpers import sign_in
 from tests.pharmacy.helpers import pharmacy, stock_up
 from tests.prescriptions.helpers import claim, pharmacist_headers
+from wechat import client as wechat_client
 
 PHONE = {"width": 375, "height": 667}
 

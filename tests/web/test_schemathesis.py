@@ -55,8 +55,6 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import client as wechat_client
-from bot import signature as wechat_signature
 from core import runtime
 from core.audit import Actor
 from followup.models import Consultation, Contract, FollowUpPlan
@@ -80,6 +78,8 @@ from tests.pharmacy.helpers import (
 )
 from tests.prescriptions.helpers import ITEM, written_prescription
 from web.app import create_app
+from wechat import client as wechat_client
+from wechat import signature as wechat_signature
 
 pytestmark = pytest.mark.postgresql
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, url_for
 from wechatpy.exceptions import WeChatClientException
 
-from bot import client as wechat
 from core import clock, runtime
 from core.crypto import mask_id_number, mask_name, mask_phone
 from identity import face, rules
@@ -37,6 +36,7 @@ from web.errors import ApiProblem
 from web.openapi import body, operation
 from web.session import commit_now, db_session
 from web.settings import settings
+from wechat import client as wechat
 
 bp = Blueprint("api_patients", __name__)
 

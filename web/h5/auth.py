@@ -13,13 +13,13 @@ from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired
 
-from bot import client as wechat
 from core import clock
 from identity import services as identity
 from identity.models import Role
 from identity.services import followers
 from web.session import commit_now, db_session
 from web.settings import settings
+from wechat import client as wechat
 
 bp = Blueprint("h5_auth", __name__, url_prefix="/h5/auth", template_folder="templates")
 STATE = "h5_oauth_state"
