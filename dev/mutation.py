@@ -79,21 +79,25 @@ def _configure(tree: Path, module: str, tests: tuple[str, ...]) -> None:
 
 
 def score(module: str, tests: tuple[str, ...]) -> tuple[int, int, list[str]]:
-    """Killed, total, and the survivors' names, for one module."""
+    """Killed, total, and the survivors' names (with their status), for one module. A run
+    whose mutants were never checked (the tests failed before any mutant) is said as such."""
     mutmut = str(Path(sys.executable).parent / "mutmut")
     with tempfile.TemporaryDirectory(prefix="mutation-") as scratch:
         tree = Path(scratch)
         _tracked_copy(tree)
         _configure(tree, module, tests)
         run = [mutmut, "run"]
-        subprocess.run(run, cwd=tree, env=os.environ, capture_output=True, check=False)  # noqa: S603
+        done = subprocess.run(run, cwd=tree, env=os.environ, capture_output=True, check=False)  # noqa: S603
         results = [mutmut, "results", "--all", "true"]
         listed = subprocess.run(  # noqa: S603 - the venv's mutmut, fixed arguments
             results, cwd=tree, capture_output=True, text=True, check=False
         ).stdout
     outcomes = [m.groups() for m in map(RESULT.match, listed.splitlines()) if m]
+    if outcomes and all(status == "not checked" for _, status in outcomes):
+        tail = (done.stdout + done.stderr)[-1500:].decode(errors="replace")
+        raise SystemExit(f"{module}: no mutant was checked — the tests did not run:\n{tail}")
     killed = sum(1 for _, status in outcomes if status == "killed")
-    survivors = [name for name, status in outcomes if status != "killed"]
+    survivors = [f"{name} ({status})" for name, status in outcomes if status != "killed"]
     return killed, len(outcomes), survivors
 
 
