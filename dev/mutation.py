@@ -40,12 +40,27 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/prescriptions/test_allergies.py",
         "tests/prescriptions/test_review.py",
     ),
-    "followup/triage/engine.py": ("tests/followup/test_triage.py",),
+    "followup/triage/engine.py": (
+        "tests/followup/test_triage.py",
+        "tests/followup/test_triage_doors.py",
+    ),
     "core/signing.py": (
         "tests/identity/test_practitioners.py",
         "tests/prescriptions/test_signing.py",
     ),
 }
+ALSO_COPY = (
+    "core",
+    "identity",
+    "followup",
+    "prescriptions",
+    "pharmacy",
+    "web",
+    "bot",
+    "wechat",
+    "migrations",
+    "tests",
+)
 RESULT = re.compile(r"^\s*(\S+): (\w[\w ]*)$")
 
 
@@ -73,7 +88,9 @@ def _configure(tree: Path, module: str, tests: tuple[str, ...]) -> None:
         + "\n[tool.mutmut]\n"
         + f'source_paths = ["{module}"]\n'
         + f"pytest_add_cli_args_test_selection = [{quoted}]\n"
-        + 'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n',
+        + 'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
+        # The packages' data files (corpora, catalogues) and the tests' own data go too.
+        + f"also_copy = [{', '.join(repr(p + '/') for p in ALSO_COPY)}]\n",
         "utf-8",
     )
 
