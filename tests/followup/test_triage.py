@@ -203,6 +203,9 @@ def test_the_shipped_corpus_meets_the_targets() -> None:
     assert len(report.total) >= 20  # every concept has messages
     assert not report.misses, [c.text for c in report.misses]
     assert report.specificity >= 0.90, [c.text for c, _ in report.false_alarms]
+    # Measured at 100% (614/614): held there, so a change that starts flagging "没有胸痛" or a
+    # drug's name is caught here rather than averaged away under the 90% target.
+    assert not report.false_alarms, [c.text for c, _ in report.false_alarms]
 
 
 def test_sudden_onset_raises_the_urgency() -> None:
