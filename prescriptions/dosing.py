@@ -52,7 +52,6 @@ BY_LOWER_CASE = {unit.lower(): unit for unit in DOSE_UNITS}  # MG, Mg → mg
 UNIT_ALIASES = {
     "mcg": "μg",
     "ug": "μg",
-    "µg": "μg",  # the micro sign, not the Greek letter
     "毫克": "mg",
     "微克": "μg",
     "克": "g",
@@ -61,7 +60,6 @@ UNIT_ALIASES = {
     "iu": "IU",
     "国际单位": "IU",
     "毫升": "ml",
-    "ml": "ml",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -87,6 +88,18 @@ class Drug(Base):
     source: Mapped[str] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def pack(self) -> dosing.Pack:
+        """How the drug is dispensed and priced, as dosing computes packs and 金额."""
+        return dosing.Pack(
+            self.dose_unit,
+            self.dose_per_unit,
+            self.unit,
+            self.pack_size,
+            self.pack_unit,
+            self.price_fen,
+        )
 
 
 class PrescriptionState(enum.StrEnum):
@@ -227,7 +240,7 @@ class PrescriptionItem(Base):
         the units its course takes."""
         if self.quantity is not None:
             return self.quantity * max(self.drug.pack_size, 1)
-        pack = dosing.Pack(self.dose_unit, self.drug.dose_per_unit, self.drug.unit, 1, "", None)
+        pack = replace(self.drug.pack, dose_unit=self.dose_unit, pack_size=1)
         return dosing.supply(self.dose, self.schedule, self.days, pack).units
 
     @property

@@ -140,7 +140,7 @@ def _item(
 ) -> PrescriptionItem:
     """A checked line with its 用法, its whole packs and their price as of today."""
     dose, freq = item.dosing(product)
-    supply = dosing.supply(dose, freq, item.days, dosing_pack(drug))
+    supply = dosing.supply(dose, freq, item.days, drug.pack)
     return PrescriptionItem(
         line=line,
         drug_id=drug.id,
@@ -156,17 +156,6 @@ def _item(
         pack_unit=drug.pack_unit,
         unit_price_fen=drug.price_fen,
         amount_fen=supply.amount_fen,
-    )
-
-
-def dosing_pack(drug: Drug) -> dosing.Pack:
-    return dosing.Pack(
-        drug.dose_unit,
-        drug.dose_per_unit,
-        drug.unit,
-        drug.pack_size,
-        drug.pack_unit,
-        drug.price_fen,
     )
 
 

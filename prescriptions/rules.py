@@ -330,11 +330,7 @@ def findings(items: list[tuple[ItemDraft, Screened]], context: Context) -> list[
     limit = supply_limit(context.stable_chronic_reason)
     for item, _ in items:
         if item.days < 1 or item.days > limit:
-            advice = (
-                ""
-                if limit == STABLE_CHRONIC_MAX_DAYS
-                else "；病情稳定的慢性病患者须写明理由，最长 12 周"
-            )
+            advice = "" if limit == STABLE_CHRONIC_MAX_DAYS else STABLE_CHRONIC_ADVICE
             refuse(
                 "supply_too_long",
                 f"“{item.drug_name}” {item.days} 天超过 {limit} 天{advice}",

@@ -51,32 +51,6 @@ def screen_names(session: Session, actor: Actor, names: list[str], door: str) ->
     return results
 
 
-# What a re-import compares, field by field, to tell the pharmacy what changed.
-DIFF_FIELDS = (
-    "generic_name",
-    "english_name",
-    "brands",
-    "ingredients",
-    "dosage_form",
-    "strength",
-    "route",
-    "atc",
-    "rx",
-    "max_daily_dose",
-    "dose_unit",
-    "dose_per_unit",
-    "unit",
-    "pack_size",
-    "pack_unit",
-    "price_fen",
-    "approval_no",
-    "insurance_code",
-    "product_class",
-    "control_class",
-    "blocked",
-    "source",
-    "active",
-)
 MAX_DIFF_LINES = 5000
 
 
@@ -102,7 +76,7 @@ def load_catalogue(session: Session, actor: Actor) -> LoadReport:
 def import_formulary(
     session: Session,
     actor: Actor,
-    formulary: tuple[Product, ...] | list[Product],
+    listed: tuple[Product, ...] | list[Product],
     *,
     filename: str,
     digest: str,
@@ -118,11 +92,11 @@ def import_formulary(
     )
     existing = {d.code: d for d in session.scalars(select(Drug))}
     day = clock.today()
-    candidate = screening.build_index(formulary)
+    candidate = screening.build_index(listed)
     diff: list[dict[str, Any]] = []
     rows: list[tuple[Drug | None, str, dict[str, Any]]] = []
     blocked = 0
-    for product in formulary:
+    for product in listed:
         values = _values(product, _screened(product, day, candidate))
         blocked += values["blocked"]
         drug = existing.get(product.code)
@@ -145,8 +119,8 @@ def import_formulary(
                 }
             )
         rows.append((drug, product.code, values))
-    listed = {p.code for p in formulary}
-    leaving = [d for code, d in existing.items() if code not in listed and d.active]
+    codes = {p.code for p in listed}
+    leaving = [d for code, d in existing.items() if code not in codes and d.active]
     diff.extend({"code": d.code, "name": d.generic_name, "change": "retired"} for d in leaving)
     counts = Counter(entry["change"] for entry in diff)
     report = LoadReport(
@@ -170,7 +144,7 @@ def import_formulary(
         number=number,
         filename=filename[:200],
         sha256=digest,
-        products=len(formulary),
+        products=len(listed),
         added=report.added,
         changed=report.updated,
         retired=report.retired,
