@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from dev import house_rules
 
 
 def test_the_tree_keeps_the_house_rules() -> None:
-    assert [str(v) for v in house_rules.check()] == []
+    # In its own process: CPython 3.11's AST constructor keeps its recursion depth in state shared
+    # by threads, so parsing the whole tree while another test's server thread compiles a Jinja
+    # template fails with "AST constructor recursion depth mismatch" (a CPython bug, not ours).
+    done = subprocess.run(
+        [sys.executable, "-m", "dev.house_rules"],
+        cwd=Path(house_rules.__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (0, "")
 
 
 def test_calendar_day_catches_the_utc_day_and_lets_the_clock_be() -> None:
