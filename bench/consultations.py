@@ -56,7 +56,7 @@ def practitioner_token(session: Any, institution_id: int, i: int, kind: Any) -> 
             practice_started_on=dt.date(2010, 1, 1),
         ),
         face,
-        face_engine.FaceConfig(),
+        face_engine.DlibMatcher(),
         clock.today(),
     )
     practitioner.face_checked_until = clock.now() + dt.timedelta(days=1)

@@ -43,7 +43,7 @@ def seed_pharmacy(kiosks: int) -> tuple[list[tuple[str, str]], dict[int, tuple[s
     from identity.models import Account, Institution, Role
     from identity.rules import PractitionerKind, Title
     from identity.services import issue_token, practitioners
-    from pharmacy import kiosk, services, stock
+    from pharmacy.services import kiosk, pharmacies, stock
     from prescriptions.models import Drug
 
     encoding = face.serialise(
@@ -59,10 +59,10 @@ def seed_pharmacy(kiosks: int) -> tuple[list[tuple[str, str]], dict[int, tuple[s
             account.person.face_encoding = encoding
             digits[i] = (account.person.name, account.person.id_number)
         every_day = {str(d): [["00:00", "24:00"]] for d in range(1, 8)}
-        pharmacy = services.create_pharmacy(
+        pharmacy = pharmacies.create_pharmacy(
             session,
             Actor.system(),
-            services.NewPharmacy("BENCH-PH", "基准药房", "基准连锁", "基准路 1 号", 39.9, 116.4,
+            pharmacies.NewPharmacy("BENCH-PH", "基准药房", "基准连锁", "基准路 1 号", 39.9, 116.4,
                                  every_day, "BENCH-LIC"),
         )  # fmt: skip
         today = clock.today()
@@ -84,10 +84,10 @@ def seed_pharmacy(kiosks: int) -> tuple[list[tuple[str, str]], dict[int, tuple[s
                 practice_started_on=dt.date(2010, 1, 1),
             ),
             (DEMO / "face.jpg").read_bytes(),
-            face.FaceConfig(),
+            face.DlibMatcher(),
             today,
         )  # fmt: skip
-        services.add_pharmacist(session, Actor.system(), pharmacy.id, store.id, True)
+        pharmacies.add_pharmacist(session, Actor.system(), pharmacy.id, store.id, True)
         tokens = []
         for i in range(kiosks):
             registered = kiosk.register(session, Actor.system(), pharmacy.id, f"{i} 号终端")

@@ -76,7 +76,7 @@ def seed_pharmacists(count: int) -> list[str]:
     from core.audit import Actor
     from identity.models import Institution
     from identity.rules import PractitionerKind
-    from prescriptions.services import load_catalogue
+    from prescriptions.services.drugs import load_catalogue
 
     with runtime.current().database.transaction() as session:
         load_catalogue(session, Actor.system())

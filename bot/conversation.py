@@ -20,10 +20,9 @@ from followup.services import contracts, diagnoses, readings, referrals
 from identity import rules as identity_rules
 from identity.models import Account, WeChatFollower
 from identity.services import followers
-from pharmacy.fulfilment import for_prescription
-from prescriptions import long_term
-from prescriptions import services as rx
+from pharmacy.services.fulfilment import for_prescription
 from prescriptions.models import PrescriptionState
+from prescriptions.services import long_term, records
 
 MENU = (
     "您好，这里是互联网医院。回复数字或点菜单：\n"
@@ -210,7 +209,7 @@ def _family_doctor_text(session: Session, account: Account) -> str:
 
 def _prescriptions_text(session: Session, account: Account, day: dt.date) -> str:
     lines = []
-    for p in rx.for_patient(session, account)[:5]:
+    for p in records.for_patient(session, account)[:5]:
         line = f"处方 #{p.id}：{p.state.label}"
         fulfilment = for_prescription(session, p.id)
         if fulfilment is not None:

@@ -7,12 +7,13 @@ import importlib
 
 from celery import Celery
 
-from core import outbox
+from core import outbox, providers
 from core.settings import Settings
 
 celery = Celery("hospital")
 
 CHANNEL_PACKAGES = ("core", "followup", "pharmacy", "bot")
+PROVIDER_PACKAGES = ("identity", "followup", "pharmacy")
 TASK_MODULES = [
     "core.tasks",
     "identity.tasks",
@@ -66,17 +67,22 @@ def configure(settings: Settings) -> Celery:
     )
     celery.autodiscover_tasks(lambda: [], force=True)
     wire()
+    providers.check(settings)
     return celery
 
 
 def wire() -> None:
-    """Every package's Celery tasks and outbox senders, registered here and only here: the
-    app factory calls it, and the worker and beat build the app. A package's `channels`
-    module names its senders; two senders for one channel fail start-up, and a message for
-    a channel nobody sends is refused where it is written (outbox.UnknownChannel)."""
+    """Every package's Celery tasks, outbox senders and provider backends, registered here and
+    only here: the app factory calls it, and the worker and beat build the app. A package's
+    `channels` module names its senders; two senders for one channel fail start-up, and a
+    message for a channel nobody sends is refused where it is written (outbox.UnknownChannel).
+    A package's `providers.register()` registers its backends (core.providers); `configure`
+    then fails start-up on a backend setting nobody registered."""
     for module in TASK_MODULES:
         importlib.import_module(module)
     for package in CHANNEL_PACKAGES:
         channels = importlib.import_module(f"{package}.channels")
         for name, sender in channels.senders().items():
             outbox.register_channel(name, sender)
+    for package in PROVIDER_PACKAGES:
+        importlib.import_module(f"{package}.providers").register()

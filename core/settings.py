@@ -57,6 +57,11 @@ class Settings:
     outbox_backoff_base_seconds: float = 5.0
     outbox_backoff_max_seconds: float = 3600.0
     outbox_http_timeout_seconds: float = 10.0
+    # Which backend serves each outside service (core.providers): a name a package registered.
+    face_backend: str = "dlib"
+    identity_backend: str = "tencent"
+    courier_backend: str = "http"
+    platform_backend: str = "fhir"
     # Face matching (identity.face): distance threshold, smallest face, attempts per day.
     face_match_threshold: float = 0.5
     face_min_size_px: int = 80

@@ -18,7 +18,8 @@ from followup.models import (
 )
 
 S = ConsultationState
-TRANSITIONS: dict[ConsultationState, frozenset[ConsultationState]] = {
+TRANSITIONS: dict[ConsultationState | None, frozenset[ConsultationState]] = {
+    None: frozenset({S.requested}),
     S.requested: frozenset({S.accepted, S.cancelled, S.expired}),
     S.accepted: frozenset({S.in_progress, S.referred, S.cancelled}),
     S.in_progress: frozenset({S.completed, S.referred, S.cancelled}),
@@ -27,10 +28,7 @@ TRANSITIONS: dict[ConsultationState, frozenset[ConsultationState]] = {
     S.cancelled: frozenset(),
     S.expired: frozenset(),
 }
-
-
-def check_transition(current: ConsultationState, target: ConsultationState) -> None:
-    transitions.check(TRANSITIONS, current, target, "问诊")
+VISIT = transitions.Machine("consultation", "问诊", TRANSITIONS)
 
 
 R = ReferralState
@@ -43,16 +41,21 @@ CONTRACT_MOVES: dict[ContractState | None, frozenset[ContractState]] = {
     ContractState.ended: frozenset(),
     ContractState.terminated: frozenset(),
 }
-REFERRAL_TRANSITIONS: dict[ReferralState, frozenset[ReferralState]] = {
+REFERRAL_TRANSITIONS: dict[ReferralState | None, frozenset[ReferralState]] = {
+    None: frozenset({R.requested}),
     R.requested: frozenset({R.accepted, R.booked, R.declined}),
     R.accepted: frozenset({R.booked, R.declined}),
     R.booked: frozenset({R.booked, R.declined}),
     R.declined: frozenset(),
 }
-
-
-def check_referral_transition(current: ReferralState, target: ReferralState) -> None:
-    transitions.check(REFERRAL_TRANSITIONS, current, target, "转诊")
+REFERRAL = transitions.Machine("referral", "转诊", REFERRAL_TRANSITIONS)
+# A contract's moves are written into the person's history (audited on the person).
+CONTRACT = transitions.Machine(
+    "contract",
+    "签约",
+    CONTRACT_MOVES,
+    {ContractState.ended: "contract.end", ContractState.terminated: "contract.terminate"},
+)
 
 
 class FirstVisitNotAllowed(DomainError):

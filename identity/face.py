@@ -13,12 +13,13 @@ import threading
 import warnings
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import DomainError
+from core.settings import Settings
 
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 
@@ -194,3 +195,66 @@ def serialise(encoding: np.ndarray) -> str:
 
 def deserialise(text: str) -> np.ndarray:
     return np.asarray(json.loads(text), dtype=np.float64)
+
+
+class FaceMatcher(Protocol):
+    """One kind of comparison (a selfie against the enrolled face, or the kiosk's camera against
+    the photo on an ID card's chip), with its threshold."""
+
+    @property
+    def threshold(self) -> float: ...
+
+    def model_version(self) -> str: ...
+
+    def encode(self, photo: bytes, what: str = "照片") -> np.ndarray: ...
+
+    def encode_card(self, photo: bytes) -> np.ndarray: ...
+
+    def compare(self, known: np.ndarray, candidate: np.ndarray) -> FaceMatch: ...
+
+
+class FaceEngine(Protocol):
+    """The face-matching provider (FACE_BACKEND): a matcher for each kind of comparison."""
+
+    def matcher(self, kind: Literal["selfie", "card"]) -> FaceMatcher: ...
+
+
+@dataclass(frozen=True)
+class DlibMatcher:
+    """face_recognition (dlib) on this machine, with one configuration."""
+
+    config: FaceConfig = FaceConfig()
+
+    @property
+    def threshold(self) -> float:
+        return self.config.threshold
+
+    def model_version(self) -> str:
+        return model_version()
+
+    def encode(self, photo: bytes, what: str = "照片") -> np.ndarray:
+        return encode_photo(photo, self.config, what)
+
+    def encode_card(self, photo: bytes) -> np.ndarray:
+        return encode_card_photo(photo, self.config)
+
+    def compare(self, known: np.ndarray, candidate: np.ndarray) -> FaceMatch:
+        return compare(known, candidate, self.config)
+
+
+@dataclass(frozen=True)
+class DlibEngine:
+    """FACE_BACKEND=dlib: the thresholds and the smallest face from the settings, in one place."""
+
+    selfie: DlibMatcher
+    card: DlibMatcher
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DlibEngine:
+        return cls(
+            DlibMatcher(FaceConfig(settings.face_match_threshold, settings.face_min_size_px)),
+            DlibMatcher(FaceConfig(settings.face_card_match_threshold, settings.face_min_size_px)),
+        )
+
+    def matcher(self, kind: Literal["selfie", "card"]) -> FaceMatcher:
+        return self.card if kind == "card" else self.selfie

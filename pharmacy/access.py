@@ -2,7 +2,7 @@
 pharmacy) only those their pharmacy holds — reserved there, or dispensed there; a hospital
 pharmacist only those they hold for review or have reviewed (the queue hands them out one at
 a time). The patient's account and the prescriber are decided by
-prescriptions.services.visible_to, the one rule for everyone else."""
+prescriptions.services.records.visible_to, the one rule for everyone else."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from core.errors import NotFound
 from identity.models import Account, Practitioner, Role
 from pharmacy.models import Dispensing, Fulfilment, PharmacyPharmacist
-from prescriptions import services as rx
 from prescriptions.models import Prescription
+from prescriptions.services import records
 
 
 def store_pharmacies(session: Session, account: Account) -> set[int]:
@@ -28,7 +28,7 @@ def store_pharmacies(session: Session, account: Account) -> set[int]:
 
 
 def ensure_may_read(session: Session, account: Account, prescription: Prescription) -> None:
-    rx.visible_to(session, account, prescription)
+    records.visible_to(session, account, prescription)
     if account.role is not Role.pharmacist:
         return
     stores = store_pharmacies(session, account)

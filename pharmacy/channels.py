@@ -4,7 +4,7 @@ supervision platform."""
 from __future__ import annotations
 
 from core import outbox
-from pharmacy import courier, dispensing
+from pharmacy.services import courier, dispensing
 
 
 def senders() -> dict[str, outbox.Sender]:

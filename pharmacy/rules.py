@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from core import transitions
 from core.errors import DomainError
 from pharmacy.models import FulfilmentState
 
@@ -95,6 +96,18 @@ FULFILMENT_MOVES: dict[FulfilmentState | None, frozenset[FulfilmentState]] = {
     _F.delivered: frozenset(),
     _F.failed: frozenset(),
 }
+# A fulfilment's moves are the prescription's history (audited on the prescription).
+FULFILMENT = transitions.Machine(
+    "fulfilment",
+    "取药",
+    FULFILMENT_MOVES,
+    {
+        _F.reserved: "fulfilment.pickup",
+        _F.awaiting_dispense: "fulfilment.delivery",
+        _F.released: "fulfilment.release",
+        _F.dispensed: "prescription.dispense",
+    },
+)
 
 
 class InvalidStock(DomainError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core import clock, runtime
 from core.celery_app import celery
-from pharmacy import courier, fulfilment, services
+from pharmacy.services import courier, fulfilment, pharmacies
 
 __all__ = ["courier", "release_reservations", "stock_alerts"]
 
@@ -21,4 +21,4 @@ def release_reservations() -> int:
 def stock_alerts() -> int:
     """Pharmacists on duty hear, once a day, what is low or expiring at their pharmacy."""
     with runtime.current().database.transaction() as session:
-        return services.notify_alerts(session, clock.now())
+        return pharmacies.notify_alerts(session, clock.now())

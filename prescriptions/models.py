@@ -167,7 +167,7 @@ class Prescription(Base):
     def code_usable(self, day: dt.date) -> bool:
         """Whether the pick-up code may be shown or used on `day` (China's): approved, not
         yet dispensed, in date. Every door asks this; the counter says why not
-        (pharmacy.fulfilment.ensure_dispensable)."""
+        (pharmacy.services.fulfilment.ensure_dispensable)."""
         return (
             self.state is PrescriptionState.approved
             and self.redeemed_at is None

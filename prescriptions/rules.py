@@ -9,6 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 
+from core import transitions
 from core.errors import DomainError
 from prescriptions import dosing
 from prescriptions.catalogue import Product
@@ -37,6 +38,18 @@ PRESCRIPTION_MOVES: dict[PrescriptionState | None, frozenset[PrescriptionState]]
     PrescriptionState.rejected: frozenset({PrescriptionState.written, PrescriptionState.expired}),
     PrescriptionState.expired: frozenset(),
 }
+PRESCRIPTION = transitions.Machine(
+    "prescription",
+    "处方",
+    PRESCRIPTION_MOVES,
+    {
+        PrescriptionState.written: "prescription.write",
+        PrescriptionState.signed: "prescription.sign",
+        PrescriptionState.approved: "prescription.approve",
+        PrescriptionState.rejected: "prescription.reject",
+        PrescriptionState.expired: "prescription.expire",
+    },
+)
 
 
 class PrescriptionRefused(DomainError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core import clock, runtime
 from core.celery_app import celery
-from prescriptions import review
+from prescriptions.services import review
 
 
 @celery.task(name="prescriptions.expire_prescriptions")

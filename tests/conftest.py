@@ -33,7 +33,12 @@ from prescriptions import screening
 from tests import factories
 from web.app import create_app
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = [
+    "tests.browser",
+    "tests.plugins.catalogue",
+    "tests.plugins.prescriptions",
+    "tests.plugins.receivers",
+]
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
@@ -274,25 +279,6 @@ def make_app(app: Flask, connection: Connection) -> Iterator[Any]:
 
     crypto.configure(saved.settings.data_key)
     configure(saved.settings)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Any]:
-    """A partner on 127.0.0.1 that records what arrives (tests.fakes.http_receiver)."""
-    from tests.fakes import http_receiver
-
-    server = http_receiver.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def faceid_server() -> Iterator[Any]:
-    """The fake 人脸核身 on a free port, holding the test identities' reference photos."""
-    from tests.fakes import faceid
-
-    with faceid.running() as server:
-        yield server
 
 
 @pytest.fixture

@@ -60,6 +60,11 @@ class AccountFactory(Base):
     is_active = True
     failed_logins = 0
 
+    class Params:
+        # Common states by name: account(face_verified=True), account(disabled=True).
+        face_verified = factory.Trait(face_verified_at=factory.LazyFunction(clock.now))
+        disabled = factory.Trait(is_active=False)
+
 
 def account(role: Role = Role.patient, **kwargs: Any) -> Account:
     result: Account = AccountFactory(role=role, **kwargs)
@@ -90,7 +95,7 @@ def person(id_number: str = "110105198503141235", name: str = "张三", **kwargs
 
 def verified_patient(id_number: str = "110105198503141235", name: str = "张三") -> Account:
     """A patient account whose real name and face are verified."""
-    return account(Role.patient, person=person(id_number, name), face_verified_at=clock.now())
+    return account(Role.patient, person=person(id_number, name), face_verified=True)
 
 
 @cache

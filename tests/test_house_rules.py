@@ -38,14 +38,22 @@ def test_calendar_day_catches_the_utc_day_and_lets_the_clock_be() -> None:
 def test_state_move_catches_a_state_set_by_hand() -> None:
     caught = house_rules.state_move(
         "prescription.state = PrescriptionState.approved\nrow.state: S = S.done\n",
-        Path("prescriptions/review.py"),
+        Path("prescriptions/services/review.py"),
     )
     assert [v.line for v in caught] == [1, 2]
-    fine = (
+    around = (
         "transitions.move(p, MOVES, S.approved, '处方')\n"
-        "x = Prescription(state=S.written)\nif p.state is S.written:\n    pass\n"
+        "x = Prescription(\n    id=1,\n    state=S.written,\n)\n"
     )
-    assert house_rules.state_move(fine, Path("prescriptions/review.py")) == []
+    caught = house_rules.state_move(around, Path("prescriptions/services/review.py"))
+    assert [v.line for v in caught] == [1, 2]
+    fine = (
+        "transitions.transition(session, rules.PRESCRIPTION, p, S.approved, actor)\n"
+        "x = Prescription(id=1)\nif p.state is S.written:\n    pass\n"
+    )
+    assert house_rules.state_move(fine, Path("prescriptions/services/review.py")) == []
+    # A door builds its response with a state field; that moves nothing.
+    assert house_rules.state_move("out = Out(state=p.state.value)\n", Path("web/api/x.py")) == []
     allowed = "entity.state = target\n"
     assert house_rules.state_move(allowed, Path("core/transitions.py")) == []
 
@@ -56,3 +64,7 @@ def test_door_imports_keeps_web_off_the_bot() -> None:
     assert [v.line for v in caught] == [1, 2]
     assert house_rules.door_imports(source, Path("web/app.py")) == []
     assert house_rules.door_imports(source, Path("bot/tasks.py")) == []
+    # The bot shares the web door's request plumbing, never its views or pages.
+    bot_side = "from web.session import db_session\nfrom web.h5 import views\nimport web.api\n"
+    caught = house_rules.door_imports(bot_side, Path("bot/webhook.py"))
+    assert [v.line for v in caught] == [2, 3]

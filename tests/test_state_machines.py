@@ -82,3 +82,53 @@ def test_a_record_starts_only_where_its_table_says() -> None:
         is None
     )
     assert row.state is PrescriptionState.written
+
+
+def test_a_transition_is_audited_and_told_and_a_refused_one_leaves_no_trace(
+    session: Any,
+) -> None:
+    from sqlalchemy import func, select
+
+    from core.audit import Actor
+    from core.models import AuditEvent, Notification
+    from tests import factories
+
+    patient = factories.verified_patient()
+    assert patient.person is not None
+    visit = factories.consultation(
+        patient, factories.diagnosis(patient.person), factories.practitioner()
+    )
+    told = transitions.Notice(patient.id, "consultation.reply", "医生回复了您", "有新回复。")
+
+    def trail() -> tuple[int, int]:
+        events = select(func.count()).select_from(AuditEvent)
+        notes = select(func.count()).select_from(Notification)
+        return session.scalar(events), session.scalar(notes)
+
+    before = trail()
+    with pytest.raises(InvalidState), session.begin_nested():
+        transitions.transition(
+            session, followup_rules.VISIT, visit, ConsultationState.requested, Actor.system(),
+            notice=told,
+        )  # fmt: skip
+    assert visit.state is ConsultationState.accepted
+    assert trail() == before
+
+    left = transitions.transition(
+        session, followup_rules.VISIT, visit, ConsultationState.in_progress, Actor.system(),
+        details={"why": "doctor replied"}, notice=told,
+    )  # fmt: skip
+    assert left is ConsultationState.accepted
+    event = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert (event.action, event.subject_type, event.subject_id) == (
+        "consultation.in_progress",
+        "consultation",
+        str(visit.id),
+    )
+    assert event.detail == {"from": "accepted", "why": "doctor replied"}
+    note = session.scalars(select(Notification).order_by(Notification.id.desc())).first()
+    assert (note.account_id, note.kind, note.title) == (
+        patient.id,
+        "consultation.reply",
+        "医生回复了您",
+    )

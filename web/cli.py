@@ -103,7 +103,7 @@ def drugs() -> None:
 @with_appcontext
 def drugs_load() -> None:
     """Load the catalogue shipped with the package into the database (safe to repeat)."""
-    from prescriptions.services import load_catalogue
+    from prescriptions.services.drugs import load_catalogue
 
     with runtime.current().database.transaction() as session:
         report = load_catalogue(session, audit.Actor.system())
@@ -120,7 +120,7 @@ def drugs_load() -> None:
 def drugs_import(path: str, dry_run: bool) -> None:
     """Import the hospital's drug dictionary (CSV or XLSX) as a new formulary version."""
     from prescriptions import formulary
-    from prescriptions.services import import_file
+    from prescriptions.services.drugs import import_file
 
     try:
         with runtime.current().database.transaction() as session:
@@ -155,7 +155,7 @@ def drugs_export() -> None:
 
     from prescriptions import formulary
     from prescriptions.models import Drug
-    from prescriptions.services import product_of
+    from prescriptions.services.drugs import product_of
 
     with runtime.current().database.transaction() as session:
         drugs = session.scalars(

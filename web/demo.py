@@ -17,16 +17,16 @@ from core import clock, runtime
 from core.audit import Actor
 from core.settings import DEMO_OA
 from followup import triage
-from followup.services import consultations, diagnoses
+from followup.services import consultations, diagnoses, visit_messages, visit_records
 from identity import face
 from identity import services as identity
 from identity.models import Account, Institution, ProofType, Relation, Role
 from identity.rules import PractitionerKind, Title
 from identity.services import allergies, dependents, followers, patients, practitioners
-from prescriptions import prescribing, reported
 from prescriptions import rules as rx_rules
 from prescriptions.models import Drug
-from prescriptions.services import load_catalogue
+from prescriptions.services import prescribing, reported
+from prescriptions.services.drugs import load_catalogue
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - published demo credential, refused outside demo mode
 DEMO_INSTITUTION_CODE = "DEMO-HOSP"
@@ -127,7 +127,7 @@ def seed(session: Session) -> list[str]:
                 institution=institution if role is not Role.patient else None,
             )
             created.append(f"account {username} ({role.value})")
-    config = face.FaceConfig()
+    config = face.DlibMatcher()
     for username, name, kind, licence, title, department, started in PRACTITIONERS:
         if not _exists(session, username):
             registration = practitioners.Registration(
@@ -269,7 +269,7 @@ def _seed_prescription(session: Session, patient: Account) -> list[str]:
         session,
         doctor,
         DEMO_SELFIE.read_bytes(),
-        face.FaceConfig(),
+        face.DlibMatcher(),
         settings.face_check_ttl_seconds,
         settings.face_attempts_per_day * 4,
         now,
@@ -286,9 +286,9 @@ def _seed_prescription(session: Session, patient: Account) -> list[str]:
     )
     prescription = prescribing.prescribe(session, doctor_account, visit.id, draft, now)
     prescribing.sign(session, doctor_account, prescription.id, now)
-    consultations.post_message(session, doctor_account, visit.id, now,
+    visit_messages.post_message(session, doctor_account, visit.id, now,
                                text="您好，血压控制良好，按原方案续开 28 天。")  # fmt: skip
-    consultations.complete(
+    visit_records.complete(
         session, doctor_account, visit.id,
         {"chief_complaint": "高血压复诊，续开降压药", "history": "规律服药，无不适",
          "findings": "自测血压 130/80 mmHg", "diagnosis_code": "I10.x00x002",
@@ -322,17 +322,17 @@ DEMO_STOCK = (
 def _seed_pharmacy(session: Session) -> list[str]:
     """A chain pharmacy near the hospital, open every day, with stock (one lot near expiry,
     one drug low), 孙药师 on duty, and the demo `kiosk` account bound to it as its terminal."""
-    from pharmacy import kiosk, services, stock
     from pharmacy.models import Pharmacy
+    from pharmacy.services import kiosk, pharmacies, stock
 
     if session.scalar(select(Pharmacy.id).where(Pharmacy.code == DEMO_PHARMACY_CODE)):
         return []
     actor = Actor.system()
     every_day = {str(day): [["08:00", "22:00"]] for day in range(1, 8)}
-    pharmacy = services.create_pharmacy(
+    pharmacy = pharmacies.create_pharmacy(
         session,
         actor,
-        services.NewPharmacy(
+        pharmacies.NewPharmacy(
             code=DEMO_PHARMACY_CODE,
             name="仁心大药房（王府井店）",
             chain="仁心大药房",
@@ -352,7 +352,7 @@ def _seed_pharmacy(session: Session) -> list[str]:
     store_pharmacist = identity.account_by_username(session, "storepharmacist")
     if store_pharmacist is not None:
         practitioner = practitioners.practitioner_for(session, store_pharmacist)
-        services.add_pharmacist(session, actor, pharmacy.id, practitioner.id, True)
+        pharmacies.add_pharmacist(session, actor, pharmacy.id, practitioner.id, True)
     terminal = identity.account_by_username(session, "kiosk")
     if terminal is not None:
         kiosk.bind(session, actor, pharmacy.id, terminal, "王府井店 1 号终端")

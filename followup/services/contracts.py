@@ -6,6 +6,7 @@ offline (hypertension, type 2 diabetes) get follow-up plans."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -100,10 +101,8 @@ def sign(
     today = clock.day_of(now)
     contract = _new_contract(session, account, context.patient, chosen, package, today, now)
     contract.guardian_person_id = context.guardian.id if context.guardian else None
-    session.flush()
+    _begin(session, account, contract, "contract.sign", {"team_id": chosen.id, "package": package})
     _plans(session, contract, today)
-    detail = {"contract_id": contract.id, "team_id": chosen.id, "package": package}
-    audit.record(session, actor_of(account), "contract.sign", "person", context.patient.id, detail)
     return contract
 
 
@@ -117,21 +116,32 @@ def _new_contract(
     now: dt.datetime,
 ) -> Contract:
     agreement = family_doctor_agreement()
-    contract = Contract(
+    return Contract(
         person_id=person.id,
         account_id=account.id,
         team_id=chosen.id,
         package=package,
         starts_on=starts,
         ends_on=starts + TERM - dt.timedelta(days=1),
-        state=ContractState.active,
         agreement_version=agreement.version,
         agreement_digest=agreement.digest,
         agreed_at=now,
     )
-    session.add(contract)
-    session.flush()
-    return contract
+
+
+def _begin(
+    session: Session, account: Account, contract: Contract, action: str, details: dict[str, Any]
+) -> None:
+    transitions.transition(
+        session,
+        rules.CONTRACT,
+        contract,
+        ContractState.active,
+        actor_of(account),
+        details=details,
+        action=action,
+        subject=("person", contract.person_id),
+    )
 
 
 def _plans(session: Session, contract: Contract, today: dt.date) -> None:
@@ -193,18 +203,25 @@ def renew(
         raise InvalidState(f"签约到期前 30 天起可续约或更换团队（到期日 {old.ends_on}）")
     chosen = team(session, team_id or old.team_id)
     if old.state is ContractState.active:
-        transitions.move(old, rules.CONTRACT_MOVES, ContractState.ended, "签约")
         old.ended_at = now
         old.end_reason = "续约" if chosen.id == old.team_id else "期满更换团队"
-        session.flush()
+        transitions.transition(
+            session,
+            rules.CONTRACT,
+            old,
+            ContractState.ended,
+            actor_of(account),
+            details={"contract_id": old.id, "reason": old.end_reason},
+            subject=("person", old.person_id),
+        )
     starts = max(today, old.ends_on + dt.timedelta(days=1))
     contract = _new_contract(session, account, old.person, chosen, old.package, starts, now)
     contract.renewed_from_id = old.id
     contract.guardian_person_id = old.guardian_person_id
-    session.flush()
+    _begin(
+        session, account, contract, "contract.renew", {"renewed_from": old.id, "team_id": chosen.id}
+    )
     _plans(session, contract, today)
-    audit.record(session, actor_of(account), "contract.renew", "person", old.person_id,
-                 {"from": old.id, "to": contract.id, "team_id": chosen.id})  # fmt: skip
     return contract
 
 
@@ -221,16 +238,21 @@ def terminate(
         raise InvalidState(f"签约{contract.state.label}")
     if not reason.strip():
         raise InvalidState("请写明解约原因")
-    transitions.move(contract, rules.CONTRACT_MOVES, ContractState.terminated, "签约")
     contract.ended_at = now
     contract.end_reason = reason.strip()[:200]
     for plan in session.scalars(
         select(FollowUpPlan).where(FollowUpPlan.contract_id == contract.id)
     ):
         plan.active = False
-    session.flush()
-    audit.record(session, actor_of(account), "contract.terminate", "person", contract.person_id,
-                 {"contract_id": contract.id})  # fmt: skip
+    transitions.transition(
+        session,
+        rules.CONTRACT,
+        contract,
+        ContractState.terminated,
+        actor_of(account),
+        details={"contract_id": contract.id},
+        subject=("person", contract.person_id),
+    )
     return contract
 
 

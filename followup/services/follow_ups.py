@@ -242,12 +242,17 @@ def send_reminders(session: Session, now: dt.datetime) -> int:
         select(Contract).where(Contract.state == ContractState.active, Contract.ends_on < today)
     ).all()
     for contract in expired:
-        transitions.move(contract, rules.CONTRACT_MOVES, ContractState.ended, "签约")
         contract.ended_at = now
         contract.end_reason = "期满"
-        audit.record(session, Actor.system(), "contract.end", "person", contract.person_id,
-                     {"contract_id": contract.id})  # fmt: skip
-    session.flush()
+        transitions.transition(
+            session,
+            rules.CONTRACT,
+            contract,
+            ContractState.ended,
+            Actor.system(),
+            details={"contract_id": contract.id},
+            subject=("person", contract.person_id),
+        )
     return sent
 
 

@@ -10,15 +10,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, clock, outbox, transitions
+from core import audit, clock, outbox, providers, transitions
 from core.audit import Actor
 from core.clock import CHINA
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.notify import notify
-from core.outbox import post_json
 from core.settings import Settings
 from followup import fhir, rules
 from followup.catalogue import disease_for
+from followup.interfaces import HospitalPlatform
 from followup.models import (
     PlatformEvent,
     PlatformEventOutcome,
@@ -67,21 +67,19 @@ def create(
         urgency=urgency,
         department=department,
         source=source,
-        state=ReferralState.requested,
         requested_by_id=actor.account_id,
         follow_up_due=clock.day_of(now) + dt.timedelta(days=REFERRAL_FOLLOW_UP_DAYS),
         created_at=now,
         updated_at=now,
     )
-    session.add(referral)
-    session.flush()
-    audit.record(
+    transitions.transition(
         session,
+        rules.REFERRAL,
+        referral,
+        ReferralState.requested,
         actor,
-        "referral.create",
-        "referral",
-        referral.id,
-        {"urgency": urgency.value, "source": source.value, "red_flags": red_flags or []},
+        details={"urgency": urgency.value, "source": source.value, "red_flags": red_flags or []},
+        action="referral.create",
     )
     outbox.enqueue(
         session,
@@ -143,12 +141,7 @@ def send_to_platform(
         raise outbox.DeliveryError("referral no longer exists", permanent=True)
     disease = disease_for(referral.diagnosis_code) if referral.diagnosis_code else None
     bundle = fhir.referral_bundle(referral, referral.person, disease.name if disease else None)
-    url = (
-        settings.hospital_platform_url.rstrip("/") + "/fhir"
-        if settings.hospital_platform_url
-        else ""
-    )
-    post_json(url, bundle, idempotency_key, settings, {"Content-Type": "application/fhir+json"})
+    providers.find(HospitalPlatform, settings).send_referral(bundle, idempotency_key)
 
 
 @dataclass(frozen=True)
@@ -186,10 +179,9 @@ def apply_callback(
     if referral.platform_event_at is not None and update.occurred_at <= referral.platform_event_at:
         _keep(session, referral, update, PlatformEventOutcome.stale, now)
         return referral, "stale"
-    rules.check_referral_transition(referral.state, update.status)
+    rules.REFERRAL.check(referral.state, update.status)
     if update.status is ReferralState.booked and update.appointment_at is None:
         raise ValidationFailed("booked needs appointment_at")
-    transitions.move(referral, rules.REFERRAL_TRANSITIONS, update.status, "转诊")
     referral.platform_reference = update.reference or referral.platform_reference
     if update.status is ReferralState.booked:
         referral.appointment_at = update.appointment_at
@@ -197,13 +189,13 @@ def apply_callback(
     referral.platform_event_at = update.occurred_at
     referral.updated_at = now
     _keep(session, referral, update, PlatformEventOutcome.applied, now)
-    audit.record(
+    transitions.transition(
         session,
+        rules.REFERRAL,
+        referral,
+        update.status,
         Actor(None, "hospital_platform"),
-        f"referral.{update.status.value}",
-        "referral",
-        referral.id,
-        {"reference": referral.platform_reference, "event_id": update.event_id},
+        details={"reference": referral.platform_reference, "event_id": update.event_id},
     )
     _tell_patient(session, referral)
     return referral, "applied"

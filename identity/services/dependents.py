@@ -20,7 +20,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import transitions
 from core.crypto import mask_name
 from core.errors import DomainError, Forbidden, InvalidState, NotFound
 from core.notify import notify
@@ -38,7 +38,8 @@ ADULT_AGE = 18  # 民法典 第十七条
 S = DependentState
 
 # The one table of moves a link may make.
-TRANSITIONS: dict[DependentState, frozenset[DependentState]] = {
+TRANSITIONS: dict[DependentState | None, frozenset[DependentState]] = {
+    None: frozenset({S.pending_proof, S.pending_consent}),
     S.pending_proof: frozenset({S.pending_consent, S.pending_review, S.removed}),
     S.pending_consent: frozenset({S.pending_review, S.active, S.declined, S.removed}),
     S.pending_review: frozenset({S.active, S.declined, S.removed}),
@@ -47,6 +48,7 @@ TRANSITIONS: dict[DependentState, frozenset[DependentState]] = {
     S.withdrawn: frozenset({S.pending_proof, S.pending_consent, S.removed}),
     S.removed: frozenset({S.pending_proof, S.pending_consent}),
 }
+DEPENDENT = transitions.Machine("dependent", "就诊人关系", TRANSITIONS)
 OPEN = (S.pending_proof, S.pending_consent, S.pending_review, S.active)
 PROOF_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG", "application/pdf": b"%PDF"}
 MAX_PROOF_BYTES = 8 * 1024 * 1024
@@ -78,15 +80,12 @@ class InvalidProof(DomainError):
 
 def _move(session: Session, row: Dependent, to: DependentState, account: Account,
           action: str, now: dt.datetime, **detail: object) -> None:  # fmt: skip
-    if to not in TRANSITIONS[row.state]:
-        raise InvalidState(f"就诊人关系{row.state.label}，不能{to.label}")
-    before = row.state
-    row.state = to
     if to in (S.active, S.declined, S.withdrawn):
         row.decided_at = now
-    session.flush()
-    detail = {"from": before.value, "to": to.value, "person_id": row.person_id, **detail}
-    audit.record(session, actor_of(account), action, "dependent", row.id, detail)
+    detail = {"to": to.value, "person_id": row.person_id, **detail}
+    transitions.transition(
+        session, DEPENDENT, row, to, actor_of(account), details=detail, action=action
+    )
 
 
 def _verified_account_of(session: Session, person: Person) -> Account | None:
@@ -145,9 +144,7 @@ def request_link(
         raise DependentExists()
     if row is None:
         row = Dependent(account_id=account.id, person_id=person.id, relation=relation,
-                        is_guardian=minor, state=S.removed)  # fmt: skip
-        session.add(row)
-        session.flush()
+                        is_guardian=minor)  # fmt: skip
     row.relation, row.is_guardian = relation, minor
     row.consent_by_id = row.reviewed_by_id = row.decided_at = None
     row.proof = row.proof_type = row.proof_media_type = row.decision_note = None

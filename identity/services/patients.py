@@ -150,7 +150,7 @@ def record_attempt(
     session: Session,
     account: Account,
     purpose: FacePurpose,
-    config: face.FaceConfig,
+    matcher: face.FaceMatcher,
     outcome: face.FaceMatch | face.FaceError,
     person_id: int | None,
 ) -> FaceVerification:
@@ -167,8 +167,8 @@ def record_attempt(
         outcome=code,
         matched=matched,
         distance=distance,
-        threshold=config.threshold,
-        model_version=face.model_version(),
+        threshold=matcher.threshold,
+        model_version=matcher.model_version(),
     )
     session.add(row)
     session.flush()
@@ -178,7 +178,7 @@ def record_attempt(
         f"face.{purpose.value}",
         "account",
         account.id,
-        {"outcome": code, "distance": distance, "threshold": config.threshold},
+        {"outcome": code, "distance": distance, "threshold": matcher.threshold},
     )
     return row
 

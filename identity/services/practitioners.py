@@ -74,7 +74,7 @@ def register(
     actor: Actor,
     data: Registration,
     face_photo: bytes,
-    config: face.FaceConfig,
+    matcher: face.FaceMatcher,
     today: dt.date,
 ) -> Practitioner:
     """Create the practitioner's account, enrol their face and give them a signing key."""
@@ -95,7 +95,7 @@ def register(
     institution = session.get(Institution, data.institution_id)
     if institution is None:
         raise ValidationFailed("机构不存在")
-    encoding = face.encode_photo(face_photo, config, "人像照片")  # refuse before creating anything
+    encoding = matcher.encode(face_photo, "人像照片")  # refuse before creating anything
     account = create_account(
         session,
         username=data.username,
@@ -115,7 +115,7 @@ def register(
         institution_id=institution.id,
         practice_started_on=data.practice_started_on,
         face_encoding=face.serialise(encoding),
-        face_model_version=face.model_version(),
+        face_model_version=matcher.model_version(),
     )
     session.add(practitioner)
     session.flush()
@@ -158,7 +158,7 @@ def face_check(
     session: Session,
     practitioner: Practitioner,
     selfie: bytes,
-    config: face.FaceConfig,
+    matcher: face.FaceMatcher,
     ttl_seconds: int,
     attempts_per_day: int,
     now: dt.datetime,
@@ -171,11 +171,11 @@ def face_check(
         raise TooManyAttempts(limit=attempts_per_day)
     outcome: face.FaceMatch | face.FaceError
     try:
-        candidate = face.encode_photo(selfie, config, "自拍照")
-        outcome = face.compare(face.deserialise(practitioner.face_encoding), candidate, config)
+        candidate = matcher.encode(selfie, "自拍照")
+        outcome = matcher.compare(face.deserialise(practitioner.face_encoding), candidate)
     except face.FaceError as exc:
         outcome = exc
-    row = record_attempt(session, account, FacePurpose.practitioner_check, config, outcome, None)
+    row = record_attempt(session, account, FacePurpose.practitioner_check, matcher, outcome, None)
     practitioner.face_checked_until = (
         now + dt.timedelta(seconds=ttl_seconds) if row.matched else None
     )

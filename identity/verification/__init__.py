@@ -4,11 +4,12 @@ The patient proves they are the person behind a name and ID number by a liveness
 face the provider compares with the public-security photo of that ID number. The patient never
 supplies the reference photo. One interface (interface.py), the adapter for Tencent Cloud
 人脸核身 (tencent.py), and a fake of that service for tests and the demo (fake_server.py);
-`provider_for(settings)` is the one place that chooses.
+IDENTITY_BACKEND chooses (identity/providers.py registers the backends).
 """
 
 from __future__ import annotations
 
+from core import providers
 from core.settings import Settings
 from identity.verification.interface import (
     IdentityProvider,
@@ -19,12 +20,8 @@ from identity.verification.interface import (
 
 
 def provider_for(settings: Settings) -> IdentityProvider:
-    """The configured provider; there is no fallback to photos the patient uploads."""
-    if not settings.faceid_api_base:
-        raise ProviderUnavailable("人脸核身服务未配置（FACEID_API_BASE）")
-    from identity.verification.tencent import TencentFaceId
-
-    return TencentFaceId(settings)
+    """The configured provider (IDENTITY_BACKEND)."""
+    return providers.find(IdentityProvider, settings)
 
 
 __all__ = [

@@ -1,5 +1,6 @@
-"""Explicit wiring: one call registers every package's outbox senders and tasks, in the web
-process and in the worker alike; a channel nothing sends is refused where it is written."""
+"""Explicit wiring: one call registers every package's outbox senders, tasks and provider
+backends, in the web process and in the worker alike; a channel nothing sends is refused where
+it is written, and a backend nobody registered fails start-up."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from core.models import OutboxMessage
 from core.notify import WECHAT_CHANNEL
 from followup.services.consultations import SUPERVISION_CHANNEL
 from followup.services.referrals import PLATFORM_CHANNEL
-from pharmacy.courier import CHANNEL as COURIER_CHANNEL
-from pharmacy.dispensing import SUPERVISION_DISPENSING
+from pharmacy.services.courier import CHANNEL as COURIER_CHANNEL
+from pharmacy.services.dispensing import SUPERVISION_DISPENSING
 
 EVERY_CHANNEL = {
     "http.json",
@@ -38,26 +39,46 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_process_that_only_builds_the_app_can_send_on_every_channel(tmp_path: Path) -> None:
     """As `hospital worker` starts: a fresh interpreter, the app factory, nothing else."""
     script = (
-        "import json; from web.app import create_app; from core import outbox, celery_app;"
-        "create_app();"
+        "import json; from web.app import create_app; from core import outbox, celery_app,"
+        " providers; create_app();"
         "print(json.dumps({'channels': sorted(outbox._channels),"
-        " 'tasks': sorted(t for t in celery_app.celery.tasks if not t.startswith('celery.'))}))"
+        " 'tasks': sorted(t for t in celery_app.celery.tasks if not t.startswith('celery.')),"
+        " 'providers': providers.registered()}))"
     )
+    done = _fresh_process(script, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    wired = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(wired["channels"]) >= EVERY_CHANNEL
+    assert {"core.relay_outbox", "prescriptions.expire_prescriptions"} <= set(wired["tasks"])
+    assert wired["providers"] == {
+        "FaceEngine": ["dlib"],
+        "IdentityProvider": ["tencent"],
+        "HospitalPlatform": ["fhir"],
+        "Courier": ["http"],
+    }
+
+
+def test_a_backend_nobody_registered_fails_start_up(tmp_path: Path) -> None:
+    done = _fresh_process(
+        "from web.app import create_app; create_app()", tmp_path, COURIER_BACKEND="sf-express"
+    )
+    assert done.returncode != 0
+    assert "COURIER_BACKEND=sf-express: no such Courier (known: http)" in done.stderr
+
+
+def _fresh_process(script: str, tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "DEMO_MODE": "1",
         "DATABASE_URL": f"sqlite:///{tmp_path}/wiring.db",
         "AUDIT_CHECKPOINT_FILE": str(tmp_path / "checkpoints.jsonl"),
+        **extra,
     }
     env.pop("REDIS_URL", None)
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=120, check=False,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    wired = json.loads(done.stdout.strip().splitlines()[-1])
-    assert set(wired["channels"]) >= EVERY_CHANNEL
-    assert {"core.relay_outbox", "prescriptions.expire_prescriptions"} <= set(wired["tasks"])
 
 
 def test_a_message_for_a_channel_nobody_sends_is_refused_at_once(

@@ -19,7 +19,7 @@ from core.errors import InvalidState
 from core.models import Notification, OutboxMessage
 from followup import rules
 from followup.models import Consultation, ConsultationState, VisitRecord
-from followup.services import consultations
+from followup.services import visit_records
 from followup.tasks import expire_consultations
 from identity.models import Practitioner, Role
 from tests import faces, factories
@@ -40,10 +40,10 @@ def test_state_machine_allows_exactly_its_transitions(
     current: ConsultationState, target: ConsultationState
 ) -> None:
     if target in rules.TRANSITIONS[current]:
-        rules.check_transition(current, target)
+        rules.VISIT.check(current, target)
     else:
         with pytest.raises(InvalidState):
-            rules.check_transition(current, target)
+            rules.VISIT.check(current, target)
 
 
 def _requested(client: FlaskClient, session: Session) -> tuple[dict, int]:
@@ -255,8 +255,8 @@ def test_tampered_record_fails_verification(client: FlaskClient, session: Sessio
         version=9,
         content=content,
     )
-    assert not consultations.verify_record(session, forged)
-    assert consultations.verify_record(session, record)
+    assert not visit_records.verify_record(session, forged)
+    assert visit_records.verify_record(session, record)
 
 
 def test_amending_needs_a_face_check(client: FlaskClient, session: Session) -> None:

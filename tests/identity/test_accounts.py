@@ -94,6 +94,12 @@ def test_disabled_account_cannot_sign_in_or_use_tokens(session: Session) -> None
     assert services.account_for_token(session, token) is None
 
 
+def test_an_account_made_disabled_never_signs_in(session: Session) -> None:
+    factories.account(username="erin", disabled=True)
+    with pytest.raises(AuthenticationFailed):
+        _auth(session, "erin", factories.PASSWORD)
+
+
 def test_tokens_expire_and_can_be_revoked(session: Session) -> None:
     account = factories.account()
     issued = services.issue_token(session, account, 3600)

@@ -8,9 +8,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.audit import Actor
 from identity.models import AllergyChange, Dependent, DependentState, Relation
-from prescriptions.services import load_catalogue
+from prescriptions.services.drugs import LoadReport
 from tests import factories
 from tests.followup.helpers import doctor_headers, patient_with_diagnosis, start_visit
 from tests.helpers import bearer, csrf_token, sign_in
@@ -60,9 +59,8 @@ def test_a_guardian_can_correct_a_childs_list(client: FlaskClient, session: Sess
 
 
 def test_the_visits_doctor_corrects_and_the_pharmacist_sees_the_change(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, catalogue: LoadReport
 ) -> None:
-    load_catalogue(session, Actor.system())
     _, patient, diagnosis_id = patient_with_diagnosis(session)
     assert _allergies(client, patient, ["青霉素", "磺胺"]).status_code == 200
     visit_id = start_visit(client, patient, diagnosis_id).json["id"]

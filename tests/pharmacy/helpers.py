@@ -14,8 +14,8 @@ from core.audit import Actor
 from identity.models import Practitioner
 from identity.rules import PractitionerKind, Title
 from identity.services import issue_token
-from pharmacy import kiosk, services, stock
 from pharmacy.models import Kiosk, Pharmacy, StockLot
+from pharmacy.services import kiosk, pharmacies, stock
 from prescriptions.models import Drug, Prescription
 from tests import factories
 from tests.prescriptions.helpers import Written, approved_prescription
@@ -31,10 +31,10 @@ def pharmacy(
     lng: float = 116.3975,
     hours: dict[str, list[list[str]]] | None = None,
 ) -> Pharmacy:
-    return services.create_pharmacy(
+    return pharmacies.create_pharmacy(
         session,
         Actor.system(),
-        services.NewPharmacy(
+        pharmacies.NewPharmacy(
             code=code,
             name=f"仁心大药房{code}店",
             chain="仁心大药房",
@@ -51,7 +51,7 @@ def pharmacist_at(session: Session, where: Pharmacy, on_duty: bool = True) -> Pr
     practitioner = factories.practitioner(
         kind=PractitionerKind.pharmacist, department="药房", title=Title.pharmacist
     )
-    services.add_pharmacist(session, Actor.system(), where.id, practitioner.id, on_duty)
+    pharmacies.add_pharmacist(session, Actor.system(), where.id, practitioner.id, on_duty)
     return practitioner
 
 

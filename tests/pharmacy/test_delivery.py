@@ -13,11 +13,10 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.audit import Actor
 from core.models import Notification, OutboxMessage
 from identity.services import issue_token
 from pharmacy.models import Fulfilment, FulfilmentState
-from prescriptions.services import load_catalogue
+from prescriptions.services.drugs import LoadReport
 from tests.fakes.http_receiver import Receiver
 from tests.helpers import partner_signature as sign
 from tests.helpers import trace_codes
@@ -58,10 +57,9 @@ def _event(app: Flask, body: dict, secret: str = SECRET, stamp: int | None = Non
 
 
 def test_delivery_from_dispatch_to_the_door(
-    courier_app: Flask, session: Session, courier: Receiver
+    courier_app: Flask, session: Session, courier: Receiver, catalogue: LoadReport
 ) -> None:
     client = courier_app.test_client()
-    load_catalogue(session, Actor.system())
     written = approved_with_face(client, session)
     where = pharmacy(session)
     stock_up(session, where, "苯磺酸氨氯地平片", 100)
@@ -137,10 +135,9 @@ def test_delivery_from_dispatch_to_the_door(
 
 
 def test_drugs_barred_from_online_sale_are_collected_in_person(
-    courier_app: Flask, session: Session
+    courier_app: Flask, session: Session, catalogue: LoadReport
 ) -> None:
     client = courier_app.test_client()
-    load_catalogue(session, Actor.system())
     written = approved_with_face(
         client, session, items=[{"drug": "华法林", "dose_mg": 2.5, "times_per_day": 1, "days": 28}]
     )

@@ -20,15 +20,15 @@ from core import clock
 from core.audit import Actor
 from core.db import Database
 from core.errors import DomainError
-from identity.face import FaceConfig
+from identity.face import DlibMatcher, FaceConfig
 from identity.models import Account
 from identity.rules import PractitionerKind, Title
 from migrations import alembic_config
-from pharmacy import kiosk
 from pharmacy.models import Dispensing, StockLot
-from prescriptions import prescribing, review
+from pharmacy.services import kiosk
 from prescriptions.rules import ItemDraft
-from prescriptions.services import load_catalogue
+from prescriptions.services import prescribing, review
+from prescriptions.services.drugs import load_catalogue
 from tests import faces, factories
 from tests.fakes import id_card_reader
 from tests.helpers import trace_codes
@@ -110,7 +110,7 @@ def _counter(database: Database, prescriptions: int, kiosks: int, units: list[in
                     card = id_card_reader.reading(terminal.kiosk, who=holder)
                     check = kiosk.check_identity(
                         session, terminal.kiosk.account, code, card, None, SELFIE,
-                        FaceConfig(threshold=0.55), clock.now(),
+                        DlibMatcher(FaceConfig(threshold=0.55)), clock.now(),
                     )  # fmt: skip
                     assert check.matched
                     checks[(terminal.kiosk.account_id, code)] = check.id

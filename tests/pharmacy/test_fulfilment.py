@@ -12,21 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import clock
-from core.audit import Actor
 from pharmacy.models import Fulfilment, Reservation
 from pharmacy.tasks import release_reservations
 from prescriptions.models import Prescription
-from prescriptions.services import load_catalogue
 from tests.pharmacy.helpers import CLOSED, approved_with_face, pharmacy, stock_up
 from tests.prescriptions.helpers import written_prescription
 
 AMLODIPINE = "苯磺酸氨氯地平片"
 TIANANMEN = {"lat": 39.9087, "lng": 116.3975}
-
-
-@pytest.fixture
-def catalogue(session: Session) -> None:
-    load_catalogue(session, Actor.system())
 
 
 def _nearby(client: FlaskClient, pid: int, headers: dict) -> list[int]:

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.audit import Actor
-from pharmacy import kiosk, stock
 from pharmacy.models import Dispensing, StockLot, StockMovement
+from pharmacy.services import kiosk, stock
 from prescriptions.models import Prescription
-from prescriptions.services import load_catalogue
+from prescriptions.services.drugs import LoadReport
 from tests import faces, factories
 from tests.fakes import id_card_reader
 from tests.fakes.id_card_reader import CHILD, STRANGER
@@ -36,10 +36,9 @@ AMLODIPINE = "苯磺酸氨氯地平片"
 
 
 @pytest.fixture
-def counter(client: FlaskClient, session: Session) -> dict[str, Any]:
+def counter(client: FlaskClient, session: Session, catalogue: LoadReport) -> dict[str, Any]:
     """A pharmacy with amlodipine in three lots (one expired), a pharmacist on duty, a kiosk,
     and an approved prescription for 28 tablets."""
-    load_catalogue(session, Actor.system())
     where = pharmacy(session)
     lots = {
         "expired": stock_up(session, where, AMLODIPINE, 100, days_left=-1),
@@ -231,7 +230,7 @@ def test_codes_that_are_not_a_prescription_are_refused(
 
 
 def test_a_child_under_six_is_collected_by_the_guardian_only(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, catalogue: LoadReport
 ) -> None:
     """Not the child's digits, not the guardian without the child's digits, and not a face
     that is not the guardian's."""
@@ -239,7 +238,6 @@ def test_a_child_under_six_is_collected_by_the_guardian_only(
     from tests.helpers import bearer
     from tests.prescriptions.helpers import claim, pharmacist_headers
 
-    load_catalogue(session, Actor.system())
     parent = factories.verified_patient()  # ID …1235: the guardian, who brings their card
     assert parent.person is not None
     child = factories.child_of(parent)  # under 6 (tests.people)

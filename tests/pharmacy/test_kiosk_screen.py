@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.audit import Actor
-from pharmacy import kiosk
 from pharmacy.models import Dispensing
-from prescriptions.services import load_catalogue
+from pharmacy.services import kiosk
 from tests import faces, factories
 from tests.browser import screenshot, serving, sign_in_as
 from tests.fakes.id_card_reader import FakeReaderService
@@ -27,6 +26,9 @@ from tests.pharmacy.helpers import (
     pharmacy,
     stock_up,
 )
+
+# Every test here prescribes from the shipped catalogue.
+pytestmark = pytest.mark.usefixtures("catalogue")
 
 
 @pytest.fixture
@@ -44,7 +46,6 @@ def live_server(make_app: Any, reader: FakeReaderService, session: Any) -> Itera
 
 
 def _counter(client: FlaskClient, session: Session) -> dict[str, Any]:
-    load_catalogue(session, Actor.system())
     where = pharmacy(session)
     stock_up(session, where, "苯磺酸氨氯地平片", 100)
     written = approved_with_face(client, session)

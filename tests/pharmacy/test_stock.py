@@ -10,17 +10,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import clock
-from core.audit import Actor
 from core.models import AuditEvent
 from identity.models import Role
 from pharmacy.tasks import stock_alerts
-from prescriptions.services import load_catalogue
+from prescriptions.services.drugs import LoadReport
 from tests.helpers import bearer
 from tests.pharmacy.helpers import drug, pharmacist_at, pharmacy, stock_up
 
 
-def test_staff_receive_and_adjust_with_reasons(client: FlaskClient, session: Session) -> None:
-    load_catalogue(session, Actor.system())
+def test_staff_receive_and_adjust_with_reasons(
+    client: FlaskClient, session: Session, catalogue: LoadReport
+) -> None:
     where = pharmacy(session)
     staff = bearer(session, account=pharmacist_at(session, where).account)
     amlodipine = drug(session, "苯磺酸氨氯地平片")
@@ -50,8 +50,9 @@ def test_staff_receive_and_adjust_with_reasons(client: FlaskClient, session: Ses
     assert actions == ["stock.received", "stock.received", "stock.adjusted"]
 
 
-def test_refusals_change_nothing(client: FlaskClient, session: Session) -> None:
-    load_catalogue(session, Actor.system())
+def test_refusals_change_nothing(
+    client: FlaskClient, session: Session, catalogue: LoadReport
+) -> None:
     where = pharmacy(session)
     staff = bearer(session, account=pharmacist_at(session, where).account)
     outsider = bearer(session, account=pharmacist_at(session, pharmacy(session, "PH-9")).account)
@@ -73,9 +74,8 @@ def test_refusals_change_nothing(client: FlaskClient, session: Session) -> None:
 
 
 def test_alerts_for_low_stock_and_lots_near_or_past_expiry(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, catalogue: LoadReport
 ) -> None:
-    load_catalogue(session, Actor.system())
     where = pharmacy(session)
     staff = bearer(session, account=pharmacist_at(session, where).account)
     stock_up(session, where, "苯磺酸氨氯地平片", 500, days_left=400)
@@ -91,9 +91,8 @@ def test_alerts_for_low_stock_and_lots_near_or_past_expiry(
 
 
 def test_pharmacists_on_duty_hear_of_alerts_once_a_day(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, catalogue: LoadReport
 ) -> None:
-    load_catalogue(session, Actor.system())
     where = pharmacy(session)
     on_duty = pharmacist_at(session, where)
     off_duty = pharmacist_at(session, where, on_duty=False)

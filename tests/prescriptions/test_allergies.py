@@ -7,17 +7,17 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.audit import Actor
 from prescriptions.models import Prescription
-from prescriptions.services import load_catalogue
 from tests import factories
 from tests.followup.helpers import doctor_headers, patient_with_diagnosis, start_visit
+
+# Every test here prescribes from the shipped catalogue.
+pytestmark = pytest.mark.usefixtures("catalogue")
 
 ITEM = {"dose_mg": 5, "times_per_day": 1, "days": 28}
 
 
 def _visit(client: FlaskClient, session: Session, allergies: list[str]) -> tuple[dict, int]:
-    load_catalogue(session, Actor.system())
     _, patient, diagnosis_id = patient_with_diagnosis(session)
     recorded = client.put("/api/v1/me/allergies", headers=patient, json={"allergies": allergies})
     assert recorded.status_code == 200, recorded.json

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core.audit import Actor
 from prescriptions.catalogue import products
 from prescriptions.models import Drug
-from prescriptions.services import load_catalogue
+from prescriptions.services.drugs import LoadReport, load_catalogue
 from web.cli import cli
 
 
@@ -32,8 +32,9 @@ def test_load_is_complete_and_repeatable(app: Flask, session: Session) -> None:
     assert amlodipine.max_daily_dose == 10
 
 
-def test_drug_that_left_the_data_is_retired_not_deleted(session: Session) -> None:
-    load_catalogue(session, Actor.system())
+def test_drug_that_left_the_data_is_retired_not_deleted(
+    session: Session, catalogue: LoadReport
+) -> None:
     old = Drug(
         code="Dgone000000",
         generic_name="旧药",

@@ -18,9 +18,9 @@ from followup.models import ConsultationState
 from identity.models import Account
 from identity.rules import PractitionerKind, Title
 from migrations import alembic_config
-from prescriptions import review
 from prescriptions.models import Drug, Prescription, PrescriptionItem, PrescriptionState
-from prescriptions.services import load_catalogue
+from prescriptions.services import review
+from prescriptions.services.drugs import load_catalogue
 from tests import factories
 
 PRESCRIPTIONS = 6

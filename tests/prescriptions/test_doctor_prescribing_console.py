@@ -5,24 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.audit import Actor
 from core.models import AuditEvent
 from identity.models import Practitioner
 from prescriptions.models import Prescription, PrescriptionState
-from prescriptions.services import load_catalogue
 from tests import factories
 from tests.browser import screenshot, sign_in_as
 from tests.followup.helpers import doctor_headers, patient_with_diagnosis, start_visit
 from tests.helpers import csrf_token, sign_in
 from tests.prescriptions.helpers import claim, pharmacist_headers
 
+# Every test here prescribes from the shipped catalogue.
+pytestmark = pytest.mark.usefixtures("catalogue")
+
 
 def _accepted_visit(client: FlaskClient, session: Session) -> tuple[int, Practitioner]:
-    load_catalogue(session, Actor.system())
     _, patient, diagnosis_id = patient_with_diagnosis(session)
     visit_id = int(start_visit(client, patient, diagnosis_id).json["id"])
     doctor = factories.practitioner()

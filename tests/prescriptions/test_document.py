@@ -11,12 +11,13 @@ from flask.testing import FlaskClient
 from pdfminer.high_level import extract_text
 from sqlalchemy.orm import Session
 
-from core.audit import Actor
 from prescriptions.document import FONT_FILES
 from prescriptions.models import Prescription
-from prescriptions.services import load_catalogue
+from prescriptions.services.drugs import LoadReport
 from tests.browser import ARTIFACTS
 from tests.followup.helpers import patient_with_diagnosis
+from tests.helpers import bearer
+from tests.plugins.prescriptions import Build
 from tests.prescriptions.helpers import approved_prescription, written_prescription
 
 
@@ -28,14 +29,12 @@ def _text(response: object) -> str:
 
 
 def test_an_approved_prescription_reads_as_a_chinese_prescription(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, prescribed: Build
 ) -> None:
-    load_catalogue(session, Actor.system())
-    written = approved_prescription(client, session)
-    row = session.get(Prescription, written.id)
-    assert row is not None
+    made = prescribed("approved")
+    row = made.prescription
     response = client.get(
-        f"/api/v1/prescriptions/{written.id}/document", headers=written.patient_headers
+        f"/api/v1/prescriptions/{row.id}/document", headers=bearer(session, account=made.patient)
     )
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "prescription.pdf").write_bytes(response.data)  # for a person to look at
@@ -72,9 +71,10 @@ def test_an_approved_prescription_reads_as_a_chinese_prescription(
     not any(Path(f).exists() for f in FONT_FILES),
     reason="no CJK font installed (apt install fonts-wqy-microhei; .ci/run installs it)",
 )
-def test_the_chinese_font_travels_with_the_file(client: FlaskClient, session: Session) -> None:
+def test_the_chinese_font_travels_with_the_file(
+    client: FlaskClient, session: Session, catalogue: LoadReport
+) -> None:
     """Embedded (a subset), so every viewer shows the same text."""
-    load_catalogue(session, Actor.system())
     written = approved_prescription(client, session)
     pdf = client.get(
         f"/api/v1/prescriptions/{written.id}/document", headers=written.patient_headers
@@ -84,9 +84,8 @@ def test_the_chinese_font_travels_with_the_file(client: FlaskClient, session: Se
 
 
 def test_an_unreviewed_prescription_says_it_must_not_be_dispensed(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, catalogue: LoadReport
 ) -> None:
-    load_catalogue(session, Actor.system())
     written = written_prescription(client, session)
     text = _text(
         client.get(f"/api/v1/prescriptions/{written.id}/document", headers=written.doctor_headers)
@@ -97,8 +96,9 @@ def test_an_unreviewed_prescription_says_it_must_not_be_dispensed(
     assert shown.json["redemption_code"] is None
 
 
-def test_nobody_else_gets_the_document(client: FlaskClient, session: Session) -> None:
-    load_catalogue(session, Actor.system())
+def test_nobody_else_gets_the_document(
+    client: FlaskClient, session: Session, catalogue: LoadReport
+) -> None:
     written = approved_prescription(client, session)
     _, other_patient, _ = patient_with_diagnosis(session, "310104199007084564")
     for path in (
@@ -137,9 +137,8 @@ def _images(pdf: bytes) -> int:
 
 
 def test_the_seal_and_handwritten_signatures_where_the_hospital_keeps_them(
-    make_app: Any, session: Session, tmp_path: Path
+    make_app: Any, session: Session, tmp_path: Path, catalogue: LoadReport
 ) -> None:
-    load_catalogue(session, Actor.system())
     seal = tmp_path / "seal.png"
     _png(seal, (300, 300), (200, 0, 0, 255))
     signatures = tmp_path / "signatures"

@@ -24,7 +24,7 @@ from prescriptions import formulary, screening
 from prescriptions.catalogue import products
 from prescriptions.formulary import FormularyInvalid
 from prescriptions.models import Drug, FormularyVersion
-from prescriptions.services import load_catalogue, screen_names
+from prescriptions.services.drugs import LoadReport, screen_names
 from tests import factories
 from tests.helpers import bearer, csrf_token, sign_in
 from tests.prescriptions.helpers import written_prescription
@@ -215,7 +215,7 @@ def test_only_an_administrator_imports(client: FlaskClient, session: Session) ->
 def test_screening_follows_the_imported_formulary_in_every_process(session: Session) -> None:
     """A drug only the hospital's file lists is known once imported — also to a process that
     did not import it — and a disguised controlled product is refused as controlled."""
-    from prescriptions.services import import_formulary
+    from prescriptions.services.drugs import import_formulary
 
     listed = formulary.read(_csv([AMLODIPINE, NEW_DRUG, DISGUISED]), "h.csv")
     import_formulary(session, Actor.system(), listed, filename="h.csv", digest="x")
@@ -252,8 +252,9 @@ def test_the_shipped_formulary_covers_chronic_care() -> None:
     assert all(p.price_fen is not None and p.pack_size >= 1 for p in priced)
 
 
-def test_pinyin_search_finds_what_pharmacists_type(client: FlaskClient, session: Session) -> None:
-    load_catalogue(session, Actor.system())
+def test_pinyin_search_finds_what_pharmacists_type(
+    client: FlaskClient, session: Session, catalogue: LoadReport
+) -> None:
     headers = bearer(session, Role.pharmacist)
     for query, expected in (("aldp", "氨氯地平"), ("ejsg", "二甲双胍"), ("xftt", "辛伐他汀")):
         found = client.get(f"/api/v1/drugs?q={query}", headers=headers).json["drugs"]
@@ -263,8 +264,9 @@ def test_pinyin_search_finds_what_pharmacists_type(client: FlaskClient, session:
         assert first["pack_unit"]
 
 
-def test_a_prescription_keeps_the_price_of_its_day(client: FlaskClient, session: Session) -> None:
-    load_catalogue(session, Actor.system())
+def test_a_prescription_keeps_the_price_of_its_day(
+    client: FlaskClient, session: Session, catalogue: LoadReport
+) -> None:
     written = written_prescription(client, session, sign=False)
     shown = client.get(f"/api/v1/prescriptions/{written.id}", headers=written.doctor_headers)
     line = shown.json["items"][0]
@@ -319,9 +321,8 @@ def test_the_formulary_exported_reads_back_unchanged() -> None:
 
 
 def test_export_edit_and_dry_run_from_the_command_line(
-    app: Flask, session: Session, tmp_path: Path
+    app: Flask, session: Session, tmp_path: Path, catalogue: LoadReport
 ) -> None:
-    load_catalogue(session, Actor.system())
     runner = CliRunner()
     obj = ScriptInfo(create_app=lambda: app)
     exported = runner.invoke(cli, ["drugs", "export"], obj=obj)

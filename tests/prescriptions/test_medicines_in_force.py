@@ -18,11 +18,12 @@ from core.audit import Actor
 from core.models import AuditEvent
 from identity.models import Account, Practitioner
 from identity.rules import PractitionerKind, Title
-from prescriptions import medication, prescribing, reported, review, rules
+from prescriptions import medication, rules
 from prescriptions.medication import Severity
 from prescriptions.models import Prescription, PrescriptionState
 from prescriptions.rules import ItemDraft
-from prescriptions.services import load_catalogue
+from prescriptions.services import prescribing, reported, review
+from prescriptions.services.drugs import LoadReport
 from tests import factories
 from tests.helpers import bearer, csrf_token, sign_in
 
@@ -59,8 +60,7 @@ class World:
 
 
 @pytest.fixture
-def world(session: Session) -> World:
-    load_catalogue(session, Actor.system())
+def world(session: Session, catalogue: LoadReport) -> World:
     patient = factories.verified_patient()
     assert patient.person is not None
     return World(

@@ -9,11 +9,10 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from core.audit import Actor
 from identity.models import Practitioner
 from identity.rules import PractitionerKind, Title
 from prescriptions.models import Prescription, PrescriptionState
-from prescriptions.services import load_catalogue
+from prescriptions.services.drugs import LoadReport
 from tests import factories
 from tests.browser import screenshot, sign_in_as
 from tests.helpers import csrf_token, sign_in
@@ -26,8 +25,9 @@ def _pharmacist() -> Practitioner:
     )
 
 
-def test_queue_claim_and_return_with_a_reason(client: FlaskClient, session: Session) -> None:
-    load_catalogue(session, Actor.system())
+def test_queue_claim_and_return_with_a_reason(
+    client: FlaskClient, session: Session, catalogue: LoadReport
+) -> None:
     written = written_prescription(client, session)
     pharmacist = _pharmacist()
     sign_in(client, pharmacist.account.username)
@@ -63,9 +63,8 @@ def test_queue_claim_and_return_with_a_reason(client: FlaskClient, session: Sess
 
 
 def test_a_pharmacist_cannot_approve_without_holding_it(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, catalogue: LoadReport
 ) -> None:
-    load_catalogue(session, Actor.system())
     written = written_prescription(client, session)
     sign_in(client, _pharmacist().account.username)
     path = f"/pharmacist/prescriptions/{written.id}"
@@ -80,9 +79,8 @@ def test_a_pharmacist_cannot_approve_without_holding_it(
 
 
 def test_a_pharmacist_reviews_and_approves_in_the_browser(
-    client: FlaskClient, session: Session, page: Any
+    client: FlaskClient, session: Session, page: Any, catalogue: LoadReport
 ) -> None:
-    load_catalogue(session, Actor.system())
     written = written_prescription(
         client,
         session,

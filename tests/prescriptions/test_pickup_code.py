@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 
 from bot.conversation import _prescriptions_text
 from core import clock
-from core.audit import Actor
 from prescriptions.models import Prescription
-from prescriptions.services import load_catalogue
+from prescriptions.services.drugs import LoadReport
 from tests.helpers import sign_in
 from tests.prescriptions.helpers import approved_prescription
 
@@ -25,9 +24,8 @@ def _pdf_text(client: FlaskClient, pid: int, headers: dict) -> str:
 
 
 def test_every_door_hides_a_code_that_can_no_longer_be_used(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, catalogue: LoadReport
 ) -> None:
-    load_catalogue(session, Actor.system())
     written = approved_prescription(client, session)
     row = session.get(Prescription, written.id)
     assert row is not None

@@ -9,11 +9,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.audit import Actor
 from core.models import AuditEvent
 from followup.models import Consultation
 from prescriptions.models import Prescription
-from prescriptions.services import load_catalogue
+from prescriptions.services.drugs import LoadReport
 from tests import factories
 from tests.followup.helpers import doctor_headers, patient_with_diagnosis, start_visit
 from tests.helpers import bearer
@@ -22,8 +21,7 @@ AMLODIPINE = {"drug": "氨氯地平", "dose_mg": 5, "times_per_day": 1, "days": 
 
 
 @pytest.fixture
-def visit(client: FlaskClient, session: Session) -> dict[str, Any]:
-    load_catalogue(session, Actor.system())
+def visit(client: FlaskClient, session: Session, catalogue: LoadReport) -> dict[str, Any]:
     _, patient, diagnosis_id = patient_with_diagnosis(session)
     visit_id = start_visit(client, patient, diagnosis_id).json["id"]
     doctor = factories.practitioner()
@@ -140,8 +138,9 @@ def test_only_the_consulting_doctor_prescribes(
     assert _count(session) == 0
 
 
-def test_no_prescription_without_an_accepted_visit(client: FlaskClient, session: Session) -> None:
-    load_catalogue(session, Actor.system())
+def test_no_prescription_without_an_accepted_visit(
+    client: FlaskClient, session: Session, catalogue: LoadReport
+) -> None:
     _, patient, diagnosis_id = patient_with_diagnosis(session)
     visit_id = start_visit(client, patient, diagnosis_id).json["id"]
     doctor = factories.practitioner()
@@ -153,9 +152,8 @@ def test_no_prescription_without_an_accepted_visit(client: FlaskClient, session:
 
 
 def test_child_under_six_needs_guardian_and_accompanying_physician(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, catalogue: LoadReport
 ) -> None:
-    load_catalogue(session, Actor.system())
     parent = factories.verified_patient()
     child = factories.child_of(parent)  # under 6, ID …0116
     diagnosis = factories.diagnosis(child, code="J45.900", name="支气管哮喘")

@@ -9,16 +9,14 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from core.audit import Actor
 from prescriptions.catalogue import products
-from prescriptions.services import load_catalogue
+from prescriptions.services.drugs import LoadReport
 from tests import factories
 from tests.followup.helpers import doctor_headers, patient_with_diagnosis, start_visit
 
 
 @pytest.fixture
-def visit(client: FlaskClient, session: Session) -> dict[str, Any]:
-    load_catalogue(session, Actor.system())
+def visit(client: FlaskClient, session: Session, catalogue: LoadReport) -> dict[str, Any]:
     _, patient, diagnosis_id = patient_with_diagnosis(session)
     visit_id = start_visit(client, patient, diagnosis_id).json["id"]
     dr = doctor_headers(session, factories.practitioner())

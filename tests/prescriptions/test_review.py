@@ -1,5 +1,7 @@
 """Pharmacist review: claims never overlap, approval signs over the doctor-signed content,
-rejection goes back with a reason, and a changed prescription cannot be approved."""
+rejection goes back with a reason, and a changed prescription cannot be approved. The signed
+prescriptions are built through the services (tests.plugins.prescriptions); the review is done
+through the API, as the pharmacist does it."""
 
 from __future__ import annotations
 
@@ -10,31 +12,22 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core import clock
-from core.audit import Actor
-from prescriptions import review
 from prescriptions.models import Prescription
-from prescriptions.services import load_catalogue
+from prescriptions.services import review
 from tests import factories
 from tests.followup.helpers import doctor_headers
-from tests.prescriptions.helpers import claim, pharmacist_headers, written_prescription
-
-
-def _signed_prescription(
-    client: FlaskClient, session: Session, id_number: str = "110105198503141235"
-) -> int:
-    return written_prescription(client, session, id_number).id
-
+from tests.plugins.prescriptions import Build
+from tests.prescriptions.helpers import claim, pharmacist_headers
 
 _pharmacist = pharmacist_headers
 _claim = claim
 
 
 def test_two_pharmacists_never_hold_the_same_prescription(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, prescribed: Build
 ) -> None:
-    load_catalogue(session, Actor.system())
-    first = _signed_prescription(client, session)
-    second = _signed_prescription(client, session, "310104199007084564")
+    first = prescribed().prescription.id
+    second = prescribed(id_number="310104199007084564").prescription.id
     a, b = _pharmacist(session), _pharmacist(session)
     got_a = _claim(client, a)["prescription"]["id"]
     got_b = _claim(client, b)["prescription"]["id"]
@@ -42,9 +35,10 @@ def test_two_pharmacists_never_hold_the_same_prescription(
     assert _claim(client, _pharmacist(session))["prescription"] is None
 
 
-def test_approval_signs_and_verifies(client: FlaskClient, session: Session) -> None:
-    load_catalogue(session, Actor.system())
-    pid = _signed_prescription(client, session)
+def test_approval_signs_and_verifies(
+    client: FlaskClient, session: Session, prescribed: Build
+) -> None:
+    pid = prescribed().prescription.id
     ph = _pharmacist(session)
     claimed = _claim(client, ph)
     assert claimed["findings"] == []
@@ -57,10 +51,9 @@ def test_approval_signs_and_verifies(client: FlaskClient, session: Session) -> N
 
 
 def test_unclaimed_or_unchecked_approvals_are_refused(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, prescribed: Build
 ) -> None:
-    load_catalogue(session, Actor.system())
-    pid = _signed_prescription(client, session)
+    pid = prescribed().prescription.id
     ph = _pharmacist(session)
     assert client.post(f"/api/v1/prescriptions/{pid}/approve", headers=ph).status_code == 403
     _claim(client, ph)
@@ -68,9 +61,10 @@ def test_unclaimed_or_unchecked_approvals_are_refused(
     assert client.post(f"/api/v1/prescriptions/{pid}/approve", headers=unchecked).status_code == 403
 
 
-def test_changed_prescription_cannot_be_approved(client: FlaskClient, session: Session) -> None:
-    load_catalogue(session, Actor.system())
-    pid = _signed_prescription(client, session)
+def test_changed_prescription_cannot_be_approved(
+    client: FlaskClient, session: Session, prescribed: Build
+) -> None:
+    pid = prescribed().prescription.id
     ph = _pharmacist(session)
     _claim(client, ph)
     session.execute(text("UPDATE prescription_items SET dose = 10"))
@@ -80,9 +74,10 @@ def test_changed_prescription_cannot_be_approved(client: FlaskClient, session: S
     assert "签名校验失败" in response.json["detail"]
 
 
-def test_rejection_goes_back_with_reason(client: FlaskClient, session: Session) -> None:
-    load_catalogue(session, Actor.system())
-    pid = _signed_prescription(client, session)
+def test_rejection_goes_back_with_reason(
+    client: FlaskClient, session: Session, prescribed: Build
+) -> None:
+    pid = prescribed().prescription.id
     ph = _pharmacist(session)
     _claim(client, ph)
     bad = client.post(
@@ -105,12 +100,11 @@ def test_doctors_cannot_review(client: FlaskClient, session: Session) -> None:
 
 
 def test_the_pre_review_shows_every_rule_the_door_would_refuse(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, prescribed: Build
 ) -> None:
     """One set of rules: what changed since the doctor signed (an allergy declared, the drug
     barred by a new formulary, the dose) is found at review, each as the door words it."""
-    load_catalogue(session, Actor.system())
-    pid = _signed_prescription(client, session)
+    pid = prescribed().prescription.id
     row = session.get(Prescription, pid)
     assert row is not None
     assert review.assess(row, clock.today()) == []

@@ -11,12 +11,11 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from core import clock
-from core.audit import Actor
 from core.errors import InvalidState
 from identity.rules import PractitionerKind, Title
-from prescriptions import review
 from prescriptions.models import Prescription
-from prescriptions.services import load_catalogue
+from prescriptions.services import review
+from prescriptions.services.drugs import LoadReport
 from prescriptions.tasks import escalate_reviews, expire_prescriptions, remind_expiring
 from tests import factories
 from tests.followup.helpers import doctor_headers
@@ -29,9 +28,11 @@ from tests.prescriptions.helpers import (
     written_prescription,
 )
 
+# Every test here prescribes from the shipped catalogue.
+pytestmark = pytest.mark.usefixtures("catalogue")
+
 
 def _reject(client: FlaskClient, session: Session) -> tuple[int, dict, dict]:
-    load_catalogue(session, Actor.system())
     written = written_prescription(client, session)
     ph = pharmacist_headers(session)
     assert claim(client, ph)["prescription"]["id"] == written.id
@@ -74,7 +75,7 @@ def test_a_returned_prescription_is_revised_signed_again_and_approved(
     assert approved.json["state"] == "approved"
     assert approved.json["revision"] == 2
 
-    from prescriptions.services import versions
+    from prescriptions.services.records import versions
 
     kept = versions(session, row)
     assert [v.revision for v in kept] == [1]
@@ -134,9 +135,8 @@ def test_a_revision_is_held_to_every_rule(client: FlaskClient, session: Session)
 
 
 def test_approved_prescriptions_expire_after_their_last_valid_day(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, catalogue: LoadReport
 ) -> None:
-    load_catalogue(session, Actor.system())
     written = approved_prescription(client, session)
     row = session.get(Prescription, written.id)
     assert row is not None
@@ -153,9 +153,8 @@ def test_approved_prescriptions_expire_after_their_last_valid_day(
 
 
 def test_an_out_of_date_prescription_is_neither_handed_out_nor_approved(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, catalogue: LoadReport
 ) -> None:
-    load_catalogue(session, Actor.system())
     written = written_prescription(client, session)
     pharmacist = factories.practitioner(
         kind=PractitionerKind.pharmacist, department="药剂科", title=Title.pharmacist
@@ -179,9 +178,8 @@ def test_an_out_of_date_prescription_is_neither_handed_out_nor_approved(
 
 
 def test_reviews_left_waiting_are_escalated_and_go_first(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, catalogue: LoadReport
 ) -> None:
-    load_catalogue(session, Actor.system())
     older = written_prescription(client, session)
     newer = written_prescription(client, session, id_number="310104199007084564")
     assert escalate_reviews() == 0
@@ -204,9 +202,8 @@ def test_reviews_left_waiting_are_escalated_and_go_first(
 
 
 def test_the_patient_is_reminded_once_on_the_last_valid_day(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, catalogue: LoadReport
 ) -> None:
-    load_catalogue(session, Actor.system())
     written = approved_prescription(client, session)  # valid today only
     session.commit()
     assert remind_expiring() == 1

@@ -14,7 +14,7 @@ from core import clock
 from core.audit import Actor
 from identity.models import Practitioner, Role
 from identity.services import practitioners
-from prescriptions.services import load_catalogue
+from prescriptions.services.drugs import LoadReport
 from tests import factories
 from tests.followup.helpers import doctor_headers, patient_with_diagnosis, start_visit
 from tests.helpers import bearer
@@ -23,8 +23,7 @@ ITEM = {"drug": "氨氯地平", "dose_mg": 5, "times_per_day": 1, "days": 28}
 
 
 @pytest.fixture
-def written(client: FlaskClient, session: Session) -> dict[str, Any]:
-    load_catalogue(session, Actor.system())
+def written(client: FlaskClient, session: Session, catalogue: LoadReport) -> dict[str, Any]:
     _, patient, diagnosis_id = patient_with_diagnosis(session)
     visit_id = start_visit(client, patient, diagnosis_id).json["id"]
     doctor = factories.practitioner()
@@ -92,15 +91,14 @@ def test_signature_survives_key_rotation(
 
 
 def test_a_signature_made_in_process_still_verifies_once_stored(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, catalogue: LoadReport
 ) -> None:
     """Whole-number doses given by code (not JSON) are signed as the database gives them back:
     the demo seed and any service caller sign what a pharmacy will later verify."""
     from followup.models import Consultation
-    from prescriptions import prescribing
     from prescriptions.rules import ItemDraft
+    from prescriptions.services import prescribing
 
-    load_catalogue(session, Actor.system())
     _, patient, diagnosis_id = patient_with_diagnosis(session)
     visit_id = start_visit(client, patient, diagnosis_id).json["id"]
     doctor = factories.practitioner()

@@ -102,7 +102,7 @@ def test_seed_demo_then_demo_tokens_for_every_role(make_app: Any, session: Sessi
     for practitioner in practitioners.all_practitioners(session):
         assert practitioners.eligibility_of(practitioner, clock.today()).eligible
         attempt = practitioners.face_check(
-            session, practitioner, DEMO_SELFIE.read_bytes(), face.FaceConfig(), 60, 5, clock.now()
+            session, practitioner, DEMO_SELFIE.read_bytes(), face.DlibMatcher(), 60, 5, clock.now()
         )
         assert attempt.row.matched
     # The demo kiosk's reader holds 张三's card: a reading signed with that kiosk's key.

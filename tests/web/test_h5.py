@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.audit import Actor
 from identity.models import WeChatFollower
-from prescriptions.services import load_catalogue
+from prescriptions.services.drugs import LoadReport
 from tests import factories
 from tests.browser import screenshot
 from tests.fakes import wechat as fake_wechat
@@ -39,9 +39,8 @@ def _sign_in(page: Any, username: str) -> None:
 
 
 def test_the_journey_from_sign_in_to_the_pick_up_code(
-    client: FlaskClient, session: Session, page: Any
+    client: FlaskClient, session: Session, page: Any, catalogue: LoadReport
 ) -> None:
-    load_catalogue(session, Actor.system())
     account, _, _ = patient_with_diagnosis(session)
     near = pharmacy(session, "NEAR", 39.91, 116.40)
     stock_up(session, near, "苯磺酸氨氯地平片", 100)
@@ -113,8 +112,9 @@ def test_a_red_flag_visit_says_what_to_do_now(session: Session, page: Any) -> No
     screenshot(page, "h5-red-flag")
 
 
-def test_nobody_reaches_another_familys_pages(client: FlaskClient, session: Session) -> None:
-    load_catalogue(session, Actor.system())
+def test_nobody_reaches_another_familys_pages(
+    client: FlaskClient, session: Session, catalogue: LoadReport
+) -> None:
     owner, headers, diagnosis_id = patient_with_diagnosis(session)
     from tests.followup.helpers import start_visit
 
@@ -251,14 +251,13 @@ def test_the_main_pages_have_no_serious_accessibility_violations(
 
 
 def test_delivery_and_a_visit_for_a_dependent_without_javascript(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, catalogue: LoadReport
 ) -> None:
     from followup.models import Consultation
     from pharmacy.models import Fulfilment
     from tests.helpers import csrf_token
     from tests.pharmacy.helpers import approved_with_face
 
-    load_catalogue(session, Actor.system())
     written = approved_with_face(client, session)
     where = pharmacy(session)
     stock_up(session, where, "苯磺酸氨氯地平片", 100)

@@ -62,7 +62,7 @@ from followup.services import contracts
 from identity.models import Dependent, Role, SigningKey
 from identity.rules import PractitionerKind
 from prescriptions.models import Prescription
-from prescriptions.services import load_catalogue
+from prescriptions.services.drugs import LoadReport
 from tests import conftest, factories
 from tests.fakes import faceid
 from tests.fakes import wechat as fake_wechat
@@ -212,7 +212,6 @@ CURRENT: dict[str, World | None] = {"world": None}
 
 def build_world(app: Flask, session: Session, wechat: fake_wechat.FakeWeChat) -> World:
     client = app.test_client()
-    load_catalogue(session, Actor.system())
     # 张三: a return visit, its prescription signed and approved (his face enrolled).
     approved = approved_with_face(client, session)
     patient, doctor = approved.patient, approved.doctor
@@ -396,8 +395,11 @@ def _fuzzed_on(fuzzed: Fuzzed, connection: Connection) -> Iterator[None]:
 
 
 @pytest.fixture
-def world(fuzzed: Fuzzed, connection: Connection, session: Session) -> Iterator[World]:
-    """The whole world, for the callers an operation admits."""
+def world(
+    fuzzed: Fuzzed, connection: Connection, session: Session, catalogue: LoadReport
+) -> Iterator[World]:
+    """The whole world (prescribed from the shipped catalogue), for the callers an operation
+    admits."""
     with _fuzzed_on(fuzzed, connection):
         CURRENT["world"] = build_world(fuzzed.app, session, fuzzed.wechat)
         try:

@@ -29,6 +29,7 @@ from followup.schemas import (
     SymptomOut,
 )
 from followup.services import consultations as visits
+from followup.services import visit_lists, visit_messages, visit_records
 from identity import rules as identity_rules
 from identity.models import Role
 from identity.schemas import AllergiesIn, AllergiesOut
@@ -145,7 +146,7 @@ def start() -> tuple[Response, int]:
 @operation("The patient's visits, newest first", tag="visits", response=ConsultationList)
 @api_roles_required(Role.patient)
 def mine() -> tuple[Response, int]:
-    items = visits.for_account(db_session(), api_account())
+    items = visit_lists.for_account(db_session(), api_account())
     return json_model(ConsultationList(consultations=[consultation_out(c) for c in items]))
 
 
@@ -160,7 +161,9 @@ def mine() -> tuple[Response, int]:
 def queue() -> tuple[Response, int]:
     session = db_session()
     doctor = practitioners.practitioner_for(session, api_account())
-    items = visits.active_for_doctor(session, doctor) + visits.queue(session, doctor.department)
+    items = visit_lists.active_for_doctor(session, doctor) + visit_lists.queue(
+        session, doctor.department
+    )
     return json_model(ConsultationList(consultations=[consultation_out(c) for c in items]))
 
 
@@ -231,7 +234,7 @@ def list_messages(consultation_id: int) -> tuple[Response, int]:
     session = db_session()
     consultation = _visible(session, consultation_id)
     after = request.args.get("after", default=0, type=int)
-    items = visits.messages(session, consultation, after)
+    items = visit_messages.messages(session, consultation, after)
     return json_model(MessageList(messages=[message_out(consultation.id, m) for m in items]))
 
 
@@ -248,12 +251,12 @@ def list_messages(consultation_id: int) -> tuple[Response, int]:
 def send_message(consultation_id: int) -> tuple[Response, int]:
     data: MessageIn = body()
     session = db_session()
-    message = visits.post_message(
+    message = visit_messages.post_message(
         session, api_account(), consultation_id, clock.now(), text=data.text
     )
     out = message_out(consultation_id, message)
     consultation = visits.get(session, consultation_id)
-    alerts = [m.text for m in visits.messages(session, consultation, message.seq)
+    alerts = [m.text for m in visit_messages.messages(session, consultation, message.seq)
               if m.kind is MessageKind.system]  # fmt: skip
     out.alert = alerts[0] if alerts else None
     return json_model(out, 201)
@@ -291,8 +294,8 @@ def correct_allergies(consultation_id: int) -> tuple[Response, int]:
 )
 @api_roles_required(*PARTICIPANTS)
 def send_image(consultation_id: int) -> tuple[Response, int]:
-    image = upload("image", max_bytes=visits.MAX_IMAGE_BYTES)
-    message = visits.post_message(
+    image = upload("image", max_bytes=visit_messages.MAX_IMAGE_BYTES)
+    message = visit_messages.post_message(
         db_session(), api_account(), consultation_id, clock.now(), image=image
     )
     return json_model(message_out(consultation_id, message), 201)
@@ -304,7 +307,7 @@ def send_image(consultation_id: int) -> tuple[Response, int]:
 def message_image(consultation_id: int, seq: int) -> Response:
     session = db_session()
     consultation = _visible(session, consultation_id)
-    message = visits.image_message(session, consultation, seq)
+    message = visit_messages.image_message(session, consultation, seq)
     return private_file(message.image or b"", message.image_type)
 
 
@@ -316,7 +319,7 @@ def record_out(session: Session, record: VisitRecord) -> RecordOut:
         doctor_name=record.doctor.name,
         signed_at=record.signed_at,
         signature_key=record.signature_key,
-        signature_valid=visits.verify_record(session, record),
+        signature_valid=visit_records.verify_record(session, record),
     )
 
 
@@ -332,7 +335,7 @@ def record_out(session: Session, record: VisitRecord) -> RecordOut:
 def complete(consultation_id: int) -> tuple[Response, int]:
     data: RecordIn = body()
     session = db_session()
-    record = visits.complete(
+    record = visit_records.complete(
         session, api_account(), consultation_id, data.model_dump(), clock.now()
     )
     return json_model(record_out(session, record))
@@ -352,7 +355,9 @@ def amend(consultation_id: int) -> tuple[Response, int]:
     data: AmendmentIn = body()
     fields = data.model_dump(exclude={"reason"})
     session = db_session()
-    record = visits.amend(session, api_account(), consultation_id, fields, data.reason, clock.now())
+    record = visit_records.amend(
+        session, api_account(), consultation_id, fields, data.reason, clock.now()
+    )
     return json_model(record_out(session, record), 201)
 
 
@@ -367,7 +372,9 @@ def amend(consultation_id: int) -> tuple[Response, int]:
 def record(consultation_id: int) -> tuple[Response, int]:
     session = db_session()
     consultation = _visible(session, consultation_id)
-    versions = [record_out(session, r) for r in visits.record_history(session, consultation.id)]
+    versions = [
+        record_out(session, r) for r in visit_records.record_history(session, consultation.id)
+    ]
     if not versions:
         raise ApiProblem(404, "not_found", "尚无病历")
     return json_model(RecordHistory(latest=versions[-1], versions=versions))

@@ -9,7 +9,7 @@ from identity.services import actor_of
 from prescriptions.catalogue import Product
 from prescriptions.schemas import DrugList, DrugOut, ScreenIn, ScreenOut, ScreenResult
 from prescriptions.screening import search
-from prescriptions.services import formulary_index, screen_names
+from prescriptions.services.drugs import formulary_index, screen_names
 from web.auth import api_account, api_roles_required
 from web.openapi import body, operation
 from web.responses import json_model

@@ -14,7 +14,7 @@ from prescriptions.schemas import (
     FormularyVersionList,
     FormularyVersionOut,
 )
-from prescriptions.services import (
+from prescriptions.services.drugs import (
     LoadReport,
     formulary_version,
     import_file,

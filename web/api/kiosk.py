@@ -9,7 +9,6 @@ from flask import Blueprint, Response
 from core import clock
 from core.errors import AuthenticationFailed
 from identity.models import Role
-from pharmacy import kiosk
 from pharmacy.schemas import (
     DispenseIn,
     DispensingOut,
@@ -19,7 +18,8 @@ from pharmacy.schemas import (
     ScannedItem,
     ScanOut,
 )
-from web.api.patients import card_face_config
+from pharmacy.services import kiosk
+from web.api.patients import face_matcher
 from web.api.pharmacy import dispensing_out
 from web.auth import api_account, api_roles_required
 from web.errors import ApiProblem
@@ -110,7 +110,7 @@ def identity() -> tuple[Response, int]:
         data.id_card,
         data.patient_id_last4,
         selfie,
-        card_face_config(),
+        face_matcher("card"),
         clock.now(),
     )
     commit_now()  # a failed attempt counts

@@ -9,9 +9,9 @@ from flask import Blueprint, Response, request
 from core import clock
 from identity.models import Role
 from identity.services import patients
-from prescriptions import reported
-from prescriptions.in_force import prescribed_in_force
 from prescriptions.schemas import MedicineInForceOut, MedicinesOut, ReportedMedicineIn
+from prescriptions.services import reported
+from prescriptions.services.in_force import prescribed_in_force
 from web.auth import api_account, api_roles_required
 from web.errors import ApiProblem
 from web.openapi import body, operation

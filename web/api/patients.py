@@ -3,10 +3,12 @@ dependents."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import Blueprint, Response, jsonify, url_for
 from wechatpy.exceptions import WeChatClientException
 
-from core import clock, runtime
+from core import clock, providers, runtime
 from core.crypto import mask_id_number, mask_name, mask_phone
 from identity import face, rules
 from identity.models import Account, Dependent, DependentState, IdentityCheckState, Person, Role
@@ -220,17 +222,10 @@ def raise_if_refused(attempt: patients.FaceAttempt, **extra: object) -> None:
         )
 
 
-def card_face_config() -> face.FaceConfig:
-    """For the kiosk: the camera against the photo on the collector's ID card chip."""
-    cfg = settings()
-    return face.FaceConfig(
-        threshold=cfg.face_card_match_threshold, min_face_px=cfg.face_min_size_px
-    )
-
-
-def face_config() -> face.FaceConfig:
-    cfg = settings()
-    return face.FaceConfig(threshold=cfg.face_match_threshold, min_face_px=cfg.face_min_size_px)
+def face_matcher(kind: Literal["selfie", "card"] = "selfie") -> face.FaceMatcher:
+    """The configured face provider's matcher: a selfie against the enrolled face, or (card)
+    the kiosk's camera against the photo on the collector's ID card chip."""
+    return providers.find(face.FaceEngine, settings()).matcher(kind)
 
 
 @bp.put("/me/allergies")

@@ -9,7 +9,7 @@ from core import clock
 from core.errors import NotFound
 from identity.models import Role
 from identity.services import actor_of
-from pharmacy import access, courier, fulfilment, kiosk, rules, services, stock
+from pharmacy import access, rules
 from pharmacy.models import Dispensing, Fulfilment, FulfilmentMethod, Pharmacy, StockLot
 from pharmacy.schemas import (
     AdjustIn,
@@ -32,8 +32,9 @@ from pharmacy.schemas import (
     PharmacyOut,
     ReceiveIn,
 )
-from prescriptions import prescribing
-from prescriptions import services as rx
+from pharmacy.services import courier, fulfilment, kiosk, stock
+from pharmacy.services import pharmacies as pharmacy_services
+from prescriptions.services import drugs, prescribing, records
 from web.auth import api_account, api_roles_required
 from web.errors import ApiProblem
 from web.openapi import body, operation
@@ -108,7 +109,7 @@ def pharmacies(prescription_id: int) -> tuple[Response, int]:
     lat, lng = _coordinate("lat", -90, 90), _coordinate("lng", -180, 180)
     session, account = db_session(), api_account()
     prescription = prescribing.get(session, prescription_id)
-    rx.visible_to(session, account, prescription)
+    records.visible_to(session, account, prescription)
     found = fulfilment.pharmacies_for(session, prescription, lat, lng, clock.now())
     return json_model(
         PharmacyList(pharmacies=[pharmacy_out(c.pharmacy, c.distance_km) for c in found])
@@ -197,8 +198,8 @@ def cancel(prescription_id: int) -> Response:
 @api_roles_required(Role.admin)
 def create_pharmacy() -> tuple[Response, int]:
     data: NewPharmacyIn = body()
-    pharmacy = services.create_pharmacy(
-        db_session(), actor_of(api_account()), services.NewPharmacy(**data.model_dump())
+    pharmacy = pharmacy_services.create_pharmacy(
+        db_session(), actor_of(api_account()), pharmacy_services.NewPharmacy(**data.model_dump())
     )
     return json_model(pharmacy_out(pharmacy), 201)
 
@@ -214,7 +215,7 @@ def create_pharmacy() -> tuple[Response, int]:
 @api_roles_required(Role.admin)
 def pharmacist_on_duty(pharmacy_id: int) -> Response:
     data: PharmacistOnDutyIn = body()
-    services.add_pharmacist(
+    pharmacy_services.add_pharmacist(
         db_session(), actor_of(api_account()), pharmacy_id, data.practitioner_id, data.on_duty
     )
     return Response(status=204)
@@ -302,8 +303,10 @@ def lot_out(lot: StockLot) -> LotOut:
 @api_roles_required(Role.admin, Role.pharmacist)
 def list_stock(pharmacy_id: int) -> tuple[Response, int]:
     session = db_session()
-    services.ensure_staff(session, api_account(), pharmacy_id)
-    return json_model(LotList(lots=[lot_out(lot) for lot in services.lots(session, pharmacy_id)]))
+    pharmacy_services.ensure_staff(session, api_account(), pharmacy_id)
+    return json_model(
+        LotList(lots=[lot_out(lot) for lot in pharmacy_services.lots(session, pharmacy_id)])
+    )
 
 
 @bp.post("/pharmacies/<int:pharmacy_id>/stock")
@@ -319,8 +322,8 @@ def list_stock(pharmacy_id: int) -> tuple[Response, int]:
 def receive(pharmacy_id: int) -> tuple[Response, int]:
     data: ReceiveIn = body()
     session, account = db_session(), api_account()
-    services.ensure_staff(session, account, pharmacy_id)
-    drug = rx.drug_by_code(session, data.drug_id)
+    pharmacy_services.ensure_staff(session, account, pharmacy_id)
+    drug = drugs.drug_by_code(session, data.drug_id)
     if drug is None or not drug.active or drug.blocked:
         raise ApiProblem(422, "unknown_drug", "药品目录中没有该药品，或为特殊管理药品")
     lot = stock.receive(
@@ -348,7 +351,7 @@ def receive(pharmacy_id: int) -> tuple[Response, int]:
 def adjust(pharmacy_id: int, lot_id: int) -> tuple[Response, int]:
     data: AdjustIn = body()
     session, account = db_session(), api_account()
-    services.ensure_staff(session, account, pharmacy_id)
+    pharmacy_services.ensure_staff(session, account, pharmacy_id)
     lot = stock.adjust(session, actor_of(account), pharmacy_id, lot_id, data.change, data.reason)
     return json_model(lot_out(lot))
 
@@ -363,7 +366,7 @@ def adjust(pharmacy_id: int, lot_id: int) -> tuple[Response, int]:
 @api_roles_required(Role.admin, Role.pharmacist)
 def alerts(pharmacy_id: int) -> tuple[Response, int]:
     session = db_session()
-    services.ensure_staff(session, api_account(), pharmacy_id)
+    pharmacy_services.ensure_staff(session, api_account(), pharmacy_id)
     found = stock.alerts(session, pharmacy_id, clock.today())
     out = [AlertOut(kind=a.kind, drug_id=a.drug_id, generic_name=a.generic_name, detail=a.detail)
            for a in found]  # fmt: skip

@@ -19,7 +19,7 @@ from identity.schemas import (
 )
 from identity.services import actor_of
 from identity.services import practitioners as service
-from web.api.patients import face_config, raise_if_refused
+from web.api.patients import face_matcher, raise_if_refused
 from web.auth import api_account, api_roles_required
 from web.errors import ApiProblem
 from web.openapi import body, operation, upload
@@ -87,7 +87,7 @@ def register() -> tuple[Response, int]:
         actor_of(admin),
         service.Registration(**data.model_dump()),
         photo,
-        face_config(),
+        face_matcher(),
         clock.today(),
     )
     out = practitioner_out(db_session(), practitioner)
@@ -164,7 +164,7 @@ def face_check() -> Response:
         session,
         practitioner,
         selfie,
-        face_config(),
+        face_matcher(),
         cfg.face_check_ttl_seconds,
         cfg.face_attempts_per_day * 4,  # staff check in many times a day
         clock.now(),

@@ -7,9 +7,8 @@ from flask import Blueprint, Response
 from core import clock
 from identity.models import Role
 from pharmacy import access
-from prescriptions import dosing, long_term, prescribing, review, rules, services
+from prescriptions import dosing, rules
 from prescriptions.models import Prescription
-from prescriptions.prescribing import Draft, prescribe
 from prescriptions.schemas import (
     ItemOut,
     PrescriptionIn,
@@ -17,6 +16,8 @@ from prescriptions.schemas import (
     PrescriptionOut,
     SignatureCheckOut,
 )
+from prescriptions.services import long_term, prescribing, records, review
+from prescriptions.services.prescribing import Draft, prescribe
 from web.auth import api_account, api_roles_required
 from web.openapi import body, operation
 from web.responses import json_model, private_file
@@ -182,7 +183,7 @@ def show(prescription_id: int) -> tuple[Response, int]:
 )
 @api_roles_required(Role.patient)
 def mine() -> tuple[Response, int]:
-    found = services.for_patient(db_session(), api_account())
+    found = records.for_patient(db_session(), api_account())
     return json_model(PrescriptionList(prescriptions=[prescription_out(p, True) for p in found]))
 
 
@@ -199,7 +200,7 @@ def document(prescription_id: int) -> Response:
     session, account = db_session(), api_account()
     prescription = prescribing.get(session, prescription_id)
     access.ensure_may_read(session, account, prescription)
-    response = private_file(services.document_pdf(prescription), "application/pdf")
+    response = private_file(records.document_pdf(prescription), "application/pdf")
     response.headers["Content-Disposition"] = (
         f'inline; filename="prescription-{prescription.id}.pdf"'
     )

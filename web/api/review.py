@@ -6,7 +6,6 @@ from flask import Blueprint, Response
 
 from core import clock
 from identity.models import Role
-from prescriptions import review
 from prescriptions.schemas import (
     ApproveIn,
     PrescriptionOut,
@@ -15,6 +14,7 @@ from prescriptions.schemas import (
     RejectIn,
     ReviewQueueOut,
 )
+from prescriptions.services import review
 from web.api.prescriptions import prescription_out
 from web.auth import api_account, api_roles_required
 from web.errors import ApiProblem

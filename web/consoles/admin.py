@@ -13,14 +13,14 @@ from wtforms import DateField, PasswordField, SelectChoice, SelectField, StringF
 from wtforms.validators import DataRequired, Length
 
 from core import clock
-from core.errors import DomainError
 from identity.models import Account, Dependent, Institution, Practitioner, Role
 from identity.rules import PractitionerKind, Title
 from identity.services import actor_of, dependents
 from identity.services import practitioners as service
 from prescriptions import formulary
-from prescriptions import services as rx_services
-from web.api.patients import face_config
+from prescriptions.services import drugs
+from web.actions import attempt, form_action
+from web.api.patients import face_matcher
 from web.auth import console_roles_required
 from web.consoles.forms import SignOutForm
 from web.responses import private_file
@@ -80,20 +80,19 @@ def index() -> str | Response:
             institution_id=form.institution_id.data,
             practice_started_on=form.practice_started_on.data,
         )
-        try:
-            practitioner = service.register(
+        registered = attempt(
+            lambda: service.register(
                 session,
                 actor_of(current_user),
                 data,
                 form.face_photo.data.read(),
-                face_config(),
+                face_matcher(),
                 clock.today(),
-            )
-        except DomainError as exc:
-            session.rollback()
-            flash(f"登记未成功：{exc.detail}", "error")
-        else:
-            flash(f"已登记 {practitioner.name}（{practitioner.title.value}）。", "ok")
+            ),
+            lambda practitioner: f"已登记 {practitioner.name}（{practitioner.title.value}）。",
+            refused="登记未成功",
+        )
+        if registered.done:
             return redirect(url_for(".index"))
     today = clock.today()
     rows = [
@@ -128,13 +127,12 @@ def review(dependent_id: int, decision: str) -> Response:
     if RotateForm().validate_on_submit():
         approve = decision == "approve"
         note = (request.form.get("note") or "").strip()
-        try:
-            dependents.review(session, current_user, dependent_id, approve, note, clock.now())
-        except DomainError as exc:
-            session.rollback()
-            flash(exc.detail, "error")
-        else:
-            flash("已通过监护关系审核" if approve else "已驳回监护关系申请", "ok")
+        form_action(
+            lambda: dependents.review(
+                session, current_user, dependent_id, approve, note, clock.now()
+            ),
+            "已通过监护关系审核" if approve else "已驳回监护关系申请",
+        )
     return redirect(url_for(".index"))
 
 
@@ -179,7 +177,7 @@ def formulary_page() -> str | Response:
         filename = form.file.data.filename or "formulary.csv"
         dry_run = request.form.get("action") != "import"
         try:
-            count, report = rx_services.import_file(
+            count, report = drugs.import_file(
                 session,
                 actor_of(current_user),
                 content,
@@ -197,12 +195,12 @@ def formulary_page() -> str | Response:
                 return redirect(url_for(".formulary_page"))
             preview = (count, report)
     number = request.args.get("version", type=int)
-    shown = rx_services.formulary_version(session, number) if number else None
+    shown = drugs.formulary_version(session, number) if number else None
     return render_template(
         "admin_formulary.html",
         form=form,
         preview=preview,
-        versions=rx_services.versions_of_formulary(session),
+        versions=drugs.versions_of_formulary(session),
         shown=shown,
         labels=CHANGE_LABELS,
         sign_out=SignOutForm(),

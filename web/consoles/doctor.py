@@ -28,15 +28,15 @@ from core.errors import DomainError, NotFound
 from followup import triage
 from followup.models import Consultation, ConsultationState
 from followup.services import consultations as visits
-from followup.services import diagnoses
+from followup.services import diagnoses, visit_lists, visit_messages, visit_records
 from identity import rules as identity_rules
 from identity.models import Account, Practitioner, Role
 from identity.services import practitioners
 from identity.services.allergies import history as allergy_history
-from prescriptions import services as rx
 from prescriptions.dosing import DOSE_UNITS, FREQUENCIES
-from prescriptions.in_force import medicines_in_force
-from prescriptions.review import RejectReason
+from prescriptions.services import drugs, records
+from prescriptions.services.in_force import medicines_in_force
+from prescriptions.services.review import RejectReason
 from web.actions import form_action
 from web.auth import console_roles_required
 from web.consoles.prescribing import PrescriptionForm
@@ -90,13 +90,7 @@ def _doctor() -> tuple[Session, Account, Practitioner]:
 
 def _act(consultation_id: int, action: Callable[[], object], done: str) -> BaseResponse:
     """Run one action; a refusal is shown in Chinese and changes nothing."""
-    try:
-        action()
-    except DomainError as exc:
-        db_session().rollback()
-        flash(exc.detail if exc.detail == exc.title else f"{exc.title}：{exc.detail}", "error")
-    else:
-        flash(done, "ok")
+    form_action(action, done)
     return redirect(url_for(".visit", consultation_id=consultation_id))
 
 
@@ -108,8 +102,8 @@ def index() -> str:
     return render_template(
         "doctor/index.html",
         doctor=doctor,
-        waiting=visits.queue(session, doctor.department),
-        active=visits.active_for_doctor(session, doctor),
+        waiting=visit_lists.queue(session, doctor.department),
+        active=visit_lists.active_for_doctor(session, doctor),
         pending_count=len(diagnoses.pending(session, doctor.department)),
         face_valid=doctor.face_checked_until is not None and doctor.face_checked_until > now,
         eligibility=practitioners.eligibility_of(doctor, clock.day_of(now)),
@@ -131,7 +125,7 @@ def _visit_or_404(session: Session, account: Account, consultation_id: int) -> C
 def visit(consultation_id: int) -> str:
     session, account, doctor = _doctor()
     consultation = _visit_or_404(session, account, consultation_id)
-    record = visits.latest_record(session, consultation.id)
+    record = visit_records.latest_record(session, consultation.id)
     disease = consultation.diagnosis
     form = RecordForm(
         data={
@@ -141,8 +135,8 @@ def visit(consultation_id: int) -> str:
         }
     )
     history = [
-        (c, visits.latest_record(session, c.id))
-        for c in visits.history_for_person(session, consultation.person_id)
+        (c, visit_records.latest_record(session, c.id))
+        for c in visit_lists.history_for_person(session, consultation.person_id)
         if c.id != consultation.id
     ]
     return render_template(
@@ -153,12 +147,12 @@ def visit(consultation_id: int) -> str:
         diagnoses=diagnoses.for_person(session, consultation.person_id),
         allergy_changes=allergy_history(session, consultation.person_id),
         history=history,
-        messages=visits.messages(session, consultation),
+        messages=visit_messages.messages(session, consultation),
         record=json.loads(record.content) if record else None,
         record_row=record,
-        prescriptions=rx.for_consultation(session, consultation.id),
+        prescriptions=records.for_consultation(session, consultation.id),
         in_force=medicines_in_force(session, consultation.person_id, clock.today()),
-        drug_names=rx.prescribable_names(session),
+        drug_names=drugs.prescribable_names(session),
         dose_units=DOSE_UNITS,
         frequencies=list(FREQUENCIES.values()),
         rx_form=PrescriptionForm(),
@@ -189,7 +183,7 @@ def messages_json(consultation_id: int) -> Response:
                 "image": m.image is not None,
                 "at": m.created_at.isoformat(),
             }
-            for m in visits.messages(session, consultation, after)
+            for m in visit_messages.messages(session, consultation, after)
         ]
     )
 
@@ -200,7 +194,7 @@ def message_image(consultation_id: int, seq: int) -> Response:
     session, account, _ = _doctor()
     consultation = _visit_or_404(session, account, consultation_id)
     try:
-        message = visits.image_message(session, consultation, seq)
+        message = visit_messages.image_message(session, consultation, seq)
     except DomainError:
         abort(404)
     return private_file(message.image or b"", message.image_type)
@@ -229,7 +223,7 @@ def message(consultation_id: int) -> BaseResponse:
         return redirect(url_for(".visit", consultation_id=consultation_id))
     return _act(
         consultation_id,
-        lambda: visits.post_message(
+        lambda: visit_messages.post_message(
             session, account, consultation_id, clock.now(), text=form.text.data
         ),
         "已发送",
@@ -244,10 +238,10 @@ def complete(consultation_id: int) -> BaseResponse:
     if not form.validate_on_submit():
         flash("病历须填写主诉、诊断和处理意见", "error")
         return redirect(url_for(".visit", consultation_id=consultation_id))
-    fields = {name: form[name].data or "" for name in visits.RECORD_FIELDS}
+    fields = {name: form[name].data or "" for name in visit_records.RECORD_FIELDS}
     return _act(
         consultation_id,
-        lambda: visits.complete(session, account, consultation_id, fields, clock.now()),
+        lambda: visit_records.complete(session, account, consultation_id, fields, clock.now()),
         "病历已签名，复诊完成",
     )
 

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from core import clock
 from identity.models import Role
 from identity.services import practitioners as service
-from web.api.patients import face_config
+from web.api.patients import face_matcher
 from web.auth import console_roles_required
 from web.session import commit_now, db_session
 from web.settings import settings
@@ -35,7 +35,7 @@ def index() -> str | Response:
             session,
             practitioner,
             form.selfie.data.read(),
-            face_config(),
+            face_matcher(),
             cfg.face_check_ttl_seconds,
             cfg.face_attempts_per_day * 4,
             clock.now(),

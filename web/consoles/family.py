@@ -4,7 +4,7 @@ the contract, follow-up history, charts of blood pressure and glucose against th
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -21,7 +21,6 @@ from wtforms.validators import DataRequired, NumberRange, Optional
 
 from core import clock
 from core.crypto import mask_name
-from core.errors import DomainError
 from followup import classification
 from followup.classification import Findings
 from followup.models import ChronicDisease, FollowUpPlan
@@ -29,9 +28,10 @@ from followup.services import contracts, follow_ups
 from identity import rules as identity_rules
 from identity.models import Role
 from identity.services import practitioners
+from web.actions import attempt
 from web.auth import console_roles_required
 from web.charts import home_charts
-from web.session import commit_now, db_session
+from web.session import db_session
 
 bp = Blueprint("family_console", __name__, url_prefix="/family-doctor", template_folder="templates")
 
@@ -97,15 +97,14 @@ def plan_page(plan_id: int) -> str | Response:
             adherence=form.adherence.data,
             notes=form.notes.data or "",
         )  # fmt: skip
-        try:
-            row = follow_ups.record(session, current_user, plan.id, visit, clock.now())
-        except DomainError as exc:
-            session.rollback()
-            flash(exc.detail, "error")
-        else:
-            commit_now()
-            label = classification.Control(row.classification).label
-            flash(f"随访已记录：{label}，下次随访 {row.next_due_on}", "ok")
+        recorded = attempt(
+            lambda: follow_ups.record(session, current_user, plan.id, visit, clock.now()),
+            lambda row: (
+                f"随访已记录：{classification.Control(row.classification).label}，"
+                f"下次随访 {row.next_due_on}"
+            ),
+        )
+        if recorded.done:
             return redirect(url_for(".plan_page", plan_id=plan.id))
     person = plan.person
     age = identity_rules.age_on(person.birth_date, clock.today())

@@ -24,17 +24,18 @@ from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from core import clock
-from core.errors import AccountLocked, AuthenticationFailed, DomainError
+from core.errors import DomainError
 from identity.models import Role
-from pharmacy import id_card, kiosk
-from pharmacy.dispensing import find_by_code
+from pharmacy import id_card
 from pharmacy.models import Kiosk
-from prescriptions import services as rx
-from web.actions import form_action, message_of
-from web.api.patients import card_face_config
+from pharmacy.services import kiosk
+from pharmacy.services.dispensing import find_by_code
+from prescriptions.services import records
+from web.actions import attempt, form_action
+from web.api.patients import face_matcher
 from web.auth import console_roles_required
 from web.responses import private_file
-from web.session import commit_now, db_session
+from web.session import db_session
 from web.settings import settings
 
 bp = Blueprint("kiosk_console", __name__, url_prefix="/kiosk", template_folder="templates")
@@ -103,31 +104,27 @@ def serve() -> str | BaseResponse:
     code = session.get(CODE)
     if not code:
         return redirect(url_for(".index"))
-    try:
-        scanned = kiosk.scan(db_session(), current_user, code, clock.now())
-    except DomainError as exc:
-        db_session().rollback()
-        flash(message_of(exc), "error")
+    scan = attempt(lambda: kiosk.scan(db_session(), current_user, code, clock.now()))
+    if scan.value is None:
         _reset()
         return redirect(url_for(".index"))
+    scanned = scan.value
     identity_form = IdentityForm()
     if identity_form.validate_on_submit():
-        try:
-            check = kiosk.check_identity(
+        # A failed face match is an outcome, committed like a pass: every attempt counts.
+        checked = attempt(
+            lambda: kiosk.check_identity(
                 db_session(),
                 current_user,
                 code,
                 identity_form.id_card.data,
                 identity_form.patient_id_last4.data or None,
                 identity_form.selfie.data.read(),
-                card_face_config(),
+                face_matcher("card"),
                 clock.now(),
             )
-        except DomainError as exc:
-            db_session().rollback()
-            flash(message_of(exc), "error")
-        else:
-            commit_now()  # a failed attempt counts too
+        )
+        if (check := checked.value) is not None:
             if check.matched:
                 session[CHECK] = check.id
                 flash("身份核验通过，请药师确认发药", "ok")
@@ -182,8 +179,10 @@ def dispense() -> str | BaseResponse:
         flash("请药师输入账号和密码确认", "error")
         return redirect(url_for(".serve"))
     cfg = settings()
-    try:
-        record = kiosk.dispense_at_kiosk(
+    # A wrong password counts towards the pharmacist's lock-out (AuthenticationFailed keeps
+    # its effects); any other refusal changes nothing.
+    dispensed = attempt(
+        lambda: kiosk.dispense_at_kiosk(
             db_session(),
             current_user,
             code,
@@ -195,15 +194,9 @@ def dispense() -> str | BaseResponse:
             max_failures=cfg.login_max_failures,
             lockout_seconds=cfg.login_lockout_seconds,
         )
-    except (AuthenticationFailed, AccountLocked) as exc:
-        commit_now()  # counts towards the pharmacist's lock-out
-        flash(f"药师确认失败：{exc.title}", "error")
+    )
+    if (record := dispensed.value) is None:
         return redirect(url_for(".serve"))
-    except DomainError as exc:
-        db_session().rollback()
-        flash(message_of(exc), "error")
-        return redirect(url_for(".serve"))
-    commit_now()
     session.pop(CHECK, None)
     return render_template(
         "kiosk/done.html", terminal=terminal, record=record, reset_form=ResetForm()
@@ -222,7 +215,7 @@ def document() -> Response:
         prescription = find_by_code(db_session(), code)
     except DomainError:
         abort(404)
-    return private_file(rx.document_pdf(prescription), "application/pdf")
+    return private_file(records.document_pdf(prescription), "application/pdf")
 
 
 @bp.post("/reset")

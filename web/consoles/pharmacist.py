@@ -20,11 +20,11 @@ from identity.models import Account, Practitioner, Role
 from identity.services import practitioners
 from identity.services.allergies import history as allergy_history
 from pharmacy import access
-from prescriptions import prescribing, review, services
-from prescriptions.in_force import medicines_in_force
 from prescriptions.medication import Finding, Severity
 from prescriptions.models import PrescriptionState
-from web.actions import form_action, message_of
+from prescriptions.services import prescribing, records, review
+from prescriptions.services.in_force import medicines_in_force
+from web.actions import attempt, form_action
 from web.auth import console_roles_required
 from web.responses import private_file
 from web.session import commit_now, db_session
@@ -77,12 +77,10 @@ def claim() -> BaseResponse:
     session, account, _ = _pharmacist()
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        prescription = review.claim_next(session, account, clock.now())
-    except DomainError as exc:
-        session.rollback()
-        flash(message_of(exc), "error")
+    claimed = attempt(lambda: review.claim_next(session, account, clock.now()))
+    if not claimed.done:
         return redirect(url_for(".index"))
+    prescription = claimed.value
     if prescription is None:
         flash("暂无待审核处方", "ok")
         return redirect(url_for(".index"))
@@ -121,7 +119,7 @@ def show(prescription_id: int) -> str:
         check_error=check_error,
         doctor_signature_ok=prescribing.doctor_signature_valid(session, prescription),
         pharmacist_signature_ok=review.pharmacist_signature_valid(session, prescription),
-        versions=services.versions(session, prescription),
+        versions=records.versions(session, prescription),
         mine=prescription.pharmacist_id == pharmacist.id,
         reviewable=prescription.state is PrescriptionState.signed,
         waited=review.waiting_seconds(prescription, now) // 60,
@@ -181,4 +179,4 @@ def document(prescription_id: int) -> Response:
         access.ensure_may_read(session, current_user, prescription)
     except DomainError:
         abort(404)
-    return private_file(services.document_pdf(prescription), "application/pdf")
+    return private_file(records.document_pdf(prescription), "application/pdf")

@@ -16,8 +16,9 @@ from wtforms.validators import NumberRange, Optional
 from core import clock
 from core.errors import DomainError
 from identity.models import Role
-from prescriptions import prescribing, rules
+from prescriptions import rules
 from prescriptions.models import Prescription
+from prescriptions.services import prescribing
 from web.actions import form_action
 from web.auth import console_roles_required
 from web.session import db_session

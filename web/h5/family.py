@@ -11,15 +11,15 @@ from wtforms import BooleanField, FloatField, IntegerField, SelectField
 from wtforms.validators import NumberRange, Optional
 
 from core import clock
-from core.errors import DomainError
 from followup.catalogue import family_doctor_agreement
 from followup.models import FamilyDoctorTeam, ReadingKind
 from followup.services import contracts, readings
 from identity.models import Account, Role
 from identity.services import patients
+from web.actions import attempt, form_action
 from web.auth import console_roles_required
 from web.charts import home_charts
-from web.session import commit_now, db_session
+from web.session import db_session
 
 bp = Blueprint("h5_family", __name__, url_prefix="/h5/family-doctor", template_folder="templates")
 
@@ -85,15 +85,12 @@ def sign_contract() -> Response:
     # Consent is the box ticked: without it the agreement's digest is not sent, and the
     # domain refuses (agreement_required), recording nothing.
     digest = agreement.digest if form.agree.data else ""
-    try:
-        contracts.sign(db, _me(), None, form.team_id.data, "chronic", agreement.version, digest,
-                       clock.now())  # fmt: skip
-    except DomainError as exc:
-        db.rollback()
-        flash(exc.title, "error")
-    else:
-        commit_now()
-        flash("签约成功", "ok")
+    form_action(
+        lambda: contracts.sign(
+            db, _me(), None, form.team_id.data, "chronic", agreement.version, digest, clock.now()
+        ),
+        "签约成功",
+    )
     return redirect(url_for(".home"))
 
 
@@ -111,14 +108,13 @@ def report() -> Response:
     else:
         parsed = readings.Parsed(ReadingKind.glucose, glucose_mmol=form.glucose.data,
                                  fasting=bool(form.fasting.data))  # fmt: skip
-    try:
-        person = patients.ensure_verified(_me())
-        recorded = readings.record(db, _me(), person, parsed, "h5", clock.now())
-    except DomainError as exc:
-        db.rollback()
-        flash(f"{exc.title}：{exc.detail}" if exc.detail != exc.title else exc.title, "error")
+    done = attempt(
+        lambda: readings.record(
+            db, _me(), patients.ensure_verified(_me()), parsed, "h5", clock.now()
+        )
+    )
+    if (recorded := done.value) is None:
         return redirect(url_for(".home"))
-    commit_now()
     if recorded.assessment.in_person_required:
         flash(f"已记录。{recorded.assessment.advice}已通知医院和您的家庭医生。", "error")
     else:

@@ -33,15 +33,15 @@ from followup import triage
 from followup.catalogue import consent
 from followup.models import Consultation, DiagnosisStatus
 from followup.services import consultations as visits
-from followup.services import diagnoses, referrals
+from followup.services import diagnoses, referrals, visit_lists, visit_records
+from followup.services import visit_messages as conversation
 from identity.models import Account, Person, Role
 from identity.services import dependents, patients
-from pharmacy import fulfilment
-from prescriptions import long_term, prescribing, reported
-from prescriptions import services as rx
+from pharmacy.services import fulfilment
 from prescriptions.document import qr_drawing
-from prescriptions.in_force import prescribed_in_force
 from prescriptions.models import Prescription
+from prescriptions.services import long_term, prescribing, records, reported
+from prescriptions.services.in_force import prescribed_in_force
 from web.actions import form_action
 from web.auth import console_roles_required
 from web.responses import private_file
@@ -109,8 +109,8 @@ def home() -> str:
     return render_template(
         "h5/home.html",
         verified=state.verified,
-        visits=visits.for_account(db, account)[:3],
-        prescriptions=rx.for_patient(db, account)[:3],
+        visits=visit_lists.for_account(db, account)[:3],
+        prescriptions=records.for_patient(db, account)[:3],
         notes=inbox(db, account.id, 5),
     )
 
@@ -214,9 +214,9 @@ def visit(consultation_id: int) -> str | BaseResponse:
         text = (form.text.data or "").strip() or None
         try:
             if photo:
-                visits.post_message(db, _me(), consultation.id, clock.now(), image=photo)
+                conversation.post_message(db, _me(), consultation.id, clock.now(), image=photo)
             elif text:
-                visits.post_message(db, _me(), consultation.id, clock.now(), text=text)
+                conversation.post_message(db, _me(), consultation.id, clock.now(), text=text)
             else:
                 flash("请输入内容或选择照片", "error")
         except DomainError as exc:
@@ -226,11 +226,11 @@ def visit(consultation_id: int) -> str | BaseResponse:
             commit_now()
         return redirect(url_for(".visit", consultation_id=consultation.id))
     waited = int((clock.now() - consultation.requested_at).total_seconds() // 60)
-    record = visits.latest_record(db, consultation.id)
+    record = visit_records.latest_record(db, consultation.id)
     return render_template(
         "h5/visit.html",
         c=consultation,
-        messages=visits.messages(db, consultation),
+        messages=conversation.messages(db, consultation),
         form=form,
         waited=waited,
         record=json.loads(record.content) if record else None,
@@ -243,7 +243,7 @@ def visit(consultation_id: int) -> str | BaseResponse:
 def visit_image(consultation_id: int, seq: int) -> Response:
     consultation = _visit(consultation_id)
     try:
-        message = visits.image_message(db_session(), consultation, seq)
+        message = conversation.image_message(db_session(), consultation, seq)
     except DomainError:
         abort(404)
     return private_file(message.image or b"", message.image_type)
@@ -262,7 +262,7 @@ def visit_messages(consultation_id: int) -> Response:
                 "text": m.text,
                 "image": m.image is not None,
             }
-            for m in visits.messages(db_session(), consultation, after)
+            for m in conversation.messages(db_session(), consultation, after)
         ]
     )
 
@@ -271,7 +271,7 @@ def _prescription(prescription_id: int) -> Prescription:
     db = db_session()
     try:
         found = prescribing.get(db, prescription_id)
-        rx.visible_to(db, _me(), found)
+        records.visible_to(db, _me(), found)
     except DomainError:
         abort(404)
     return found
@@ -280,7 +280,7 @@ def _prescription(prescription_id: int) -> Prescription:
 @bp.get("/prescriptions")
 @console_roles_required(Role.patient)
 def prescriptions() -> str:
-    return render_template("h5/prescriptions.html", rows=rx.for_patient(db_session(), _me()))
+    return render_template("h5/prescriptions.html", rows=records.for_patient(db_session(), _me()))
 
 
 @bp.route("/prescriptions/<int:prescription_id>", methods=["GET", "POST"])
@@ -416,7 +416,7 @@ def qr(prescription_id: int) -> Response:
 @bp.get("/prescriptions/<int:prescription_id>/document.pdf")
 @console_roles_required(Role.patient)
 def document(prescription_id: int) -> Response:
-    return private_file(rx.document_pdf(_prescription(prescription_id)), "application/pdf")
+    return private_file(records.document_pdf(_prescription(prescription_id)), "application/pdf")
 
 
 @bp.get("/referrals")

@@ -16,15 +16,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, clock, outbox, transitions
+from core import clock, outbox, transitions
 from core.audit import Actor
-from core.notify import notify
 from core.settings import Settings
 from identity.models import Practitioner
 from identity.rules import PractitionerKind
-from pharmacy import rules, stock
-from pharmacy import trace_codes as trace_codes_module
-from pharmacy.fulfilment import ensure_dispensable, for_prescription, needed_units
+from pharmacy import rules
 from pharmacy.models import (
     DispensedBox,
     Dispensing,
@@ -33,10 +30,14 @@ from pharmacy.models import (
     FulfilmentState,
     PharmacyPharmacist,
 )
-from prescriptions import prescribing, redemption, review
+from pharmacy.services import stock
+from pharmacy.services import trace_codes as trace_codes_module
+from pharmacy.services.fulfilment import ensure_dispensable, for_prescription, needed_units
+from prescriptions import redemption
 from prescriptions.models import Prescription
 from prescriptions.rules import ControlledDrug
-from prescriptions.services import screen_names
+from prescriptions.services import prescribing, review
+from prescriptions.services.drugs import screen_names
 
 
 def find_by_code(session: Session, text: str, *, lock: bool = False) -> Prescription:
@@ -148,46 +149,42 @@ def dispense(
     session.add(record)
     prescription.redeemed_at = now
     if fulfilment is None:
+        # Dispensed at the counter without a reservation: the fulfilment starts here.
         fulfilment = Fulfilment(
             prescription_id=prescription.id,
             method=FulfilmentMethod.pickup,
-            state=FulfilmentState.dispensed,
             pharmacy_id=pharmacy_id,
-            updated_at=now,
         )
-        session.add(fulfilment)
     for reservation in fulfilment.reservations:
         reservation.active = False
-    if fulfilment.state is not FulfilmentState.dispensed:  # the row made just above is
-        transitions.move(fulfilment, rules.FULFILMENT_MOVES, FulfilmentState.dispensed, "取药")
     fulfilment.updated_at = now
-    session.flush()
-    trace_codes_module.record(session, record.id, boxes)
-    outbox.enqueue(
-        session, SUPERVISION_DISPENSING, {"dispensing_id": record.id}, f"dispensing-{record.id}"
-    )
-    audit.record(
+    session.flush()  # the dispensing record gets its id
+    transitions.transition(
         session,
+        rules.FULFILMENT,
+        fulfilment,
+        FulfilmentState.dispensed,
         actor,
-        "prescription.dispense",
-        "prescription",
-        prescription.id,
-        {
+        details={
             "pharmacy_id": pharmacy_id,
             "kiosk_id": kiosk_id,
             "pharmacist_id": pharmacist.id,
             "lots": [[t.lot.id, t.units] for t in taken],
             "boxes": len(boxes),
         },
+        notice=transitions.Notice(
+            prescription.consultation.account_id,
+            "prescription.dispensed",
+            "药品已发出",
+            f"处方 #{prescription.id} 的药品已由{record.pharmacy.name}发出"
+            f"（药师 {pharmacist.name}）。请按医嘱用药，如有不适及时就医。",
+            {"prescription_id": prescription.id, "pharmacy_id": pharmacy_id},
+        ),
+        subject=("prescription", prescription.id),
     )
-    notify(
-        session,
-        prescription.consultation.account_id,
-        "prescription.dispensed",
-        "药品已发出",
-        f"处方 #{prescription.id} 的药品已由{record.pharmacy.name}发出"
-        f"（药师 {pharmacist.name}）。请按医嘱用药，如有不适及时就医。",
-        {"prescription_id": prescription.id, "pharmacy_id": pharmacy_id},
+    trace_codes_module.record(session, record.id, boxes)
+    outbox.enqueue(
+        session, SUPERVISION_DISPENSING, {"dispensing_id": record.id}, f"dispensing-{record.id}"
     )
     return record
 

@@ -17,9 +17,8 @@ from followup.services import consultations as visits
 from identity import rules as identity_rules
 from identity.models import Account
 from identity.services import actor_of, practitioners
-from prescriptions import dosing, long_term, medication, rules
+from prescriptions import dosing, medication, rules
 from prescriptions.catalogue import Product
-from prescriptions.in_force import medicine_of, medicines_in_force
 from prescriptions.models import (
     Drug,
     Prescription,
@@ -28,7 +27,9 @@ from prescriptions.models import (
     PrescriptionVersion,
 )
 from prescriptions.screening import Screened, screen
-from prescriptions.services import product_of, screen_names
+from prescriptions.services import long_term
+from prescriptions.services.drugs import product_of, screen_names
+from prescriptions.services.in_force import medicine_of, medicines_in_force
 
 OPEN_FOR_PRESCRIBING = {ConsultationState.accepted, ConsultationState.in_progress}
 
@@ -175,7 +176,6 @@ def prescribe(
         person_id=consultation.person_id,
         doctor_id=practitioner.id,
         diagnosis_code=consultation.diagnosis.icd10_code,
-        state=PrescriptionState.written,
         revision=1,
         stable_chronic_reason=(draft.stable_chronic_reason or "").strip() or None,
         accompanying_physician=(draft.accompanying_physician or "").strip() or None,
@@ -183,15 +183,13 @@ def prescribe(
         valid_until=rules.valid_until(day, draft.extra_valid_days),
     )
     prescription.items.extend(items)
-    session.add(prescription)
-    session.flush()
-    audit.record(
+    transitions.transition(
         session,
+        rules.PRESCRIPTION,
+        prescription,
+        PrescriptionState.written,
         actor_of(account),
-        "prescription.write",
-        "prescription",
-        prescription.id,
-        {"consultation_id": consultation.id, "drugs": [i.drug.code for i in items]},
+        details={"consultation_id": consultation.id, "drugs": [i.drug.code for i in items]},
     )
     return prescription
 
@@ -235,7 +233,7 @@ def revise(
     prescription.accompanying_physician = (draft.accompanying_physician or "").strip() or None
     prescription.issued_on = day
     prescription.valid_until = rules.valid_until(day, draft.extra_valid_days)
-    transitions.move(prescription, rules.PRESCRIPTION_MOVES, PrescriptionState.written, "处方")
+    rules.PRESCRIPTION.check(prescription.state, PrescriptionState.written)
     for field in (
         "doctor_signature_key",
         "doctor_signature",
@@ -248,14 +246,14 @@ def revise(
         "escalated_at",
     ):
         setattr(prescription, field, None)
-    session.flush()
-    audit.record(
+    transitions.transition(
         session,
+        rules.PRESCRIPTION,
+        prescription,
+        PrescriptionState.written,
         actor_of(account),
-        "prescription.revise",
-        "prescription",
-        prescription.id,
-        {
+        action="prescription.revise",
+        details={
             "revision": prescription.revision,
             "previous": canonical.digest(previous),
             "drugs": [i.drug.code for i in items],
@@ -331,15 +329,13 @@ def sign(
     prescription.doctor_signature_key = signature.key_fingerprint
     prescription.doctor_signature = signature.value
     prescription.doctor_signed_at = now
-    transitions.move(prescription, rules.PRESCRIPTION_MOVES, PrescriptionState.signed, "处方")
-    session.flush()
-    audit.record(
+    transitions.transition(
         session,
+        rules.PRESCRIPTION,
+        prescription,
+        PrescriptionState.signed,
         actor_of(account),
-        "prescription.sign",
-        "prescription",
-        prescription.id,
-        {"key": signature.key_fingerprint},
+        details={"key": signature.key_fingerprint},
     )
     if long_term.needs_consent(prescription) and prescription.long_term_consented_at is None:
         notify(

@@ -18,11 +18,12 @@ from followup.services import follow_ups
 from identity.models import Account, Practitioner
 from identity.rules import PractitionerKind
 from identity.services import actor_of, practitioners
-from prescriptions import long_term, medication, prescribing, redemption, rules
-from prescriptions.in_force import medicine_of, medicines_in_force
+from prescriptions import medication, redemption, rules
 from prescriptions.medication import Finding, Severity
 from prescriptions.models import Prescription, PrescriptionItem, PrescriptionState
-from prescriptions.services import formulary_index
+from prescriptions.services import long_term, prescribing
+from prescriptions.services.drugs import formulary_index
+from prescriptions.services.in_force import medicine_of, medicines_in_force
 
 CLAIM_SECONDS = 15 * 60  # a claim not acted on in this time returns to the queue
 
@@ -210,31 +211,28 @@ def approve(
     prescription.pharmacist_signature_key = signature.key_fingerprint
     prescription.pharmacist_signature = signature.value
     prescription.reviewed_at = now
-    transitions.move(prescription, rules.PRESCRIPTION_MOVES, PrescriptionState.approved, "处方")
     code = redemption.new_code()
     prescription.redemption_code = code
     prescription.redemption_code_index = redemption.index_of(code)
-    session.flush()
-    audit.record(
+    transitions.transition(
         session,
+        rules.PRESCRIPTION,
+        prescription,
+        PrescriptionState.approved,
         actor_of(account),
-        "prescription.approve",
-        "prescription",
-        prescription.id,
-        {
+        details={
             "key": signature.key_fingerprint,
             "revision": prescription.revision,
             "overridden": [f.code for f in major],
         },
-    )
-    notify(
-        session,
-        prescription.consultation.account_id,
-        "prescription.approved",
-        "处方已审核通过",
-        f"您的处方已由药师审核通过，有效期至 {prescription.valid_until.isoformat()}，"
-        "请选择到药店取药或配送到家。",
-        {"prescription_id": prescription.id},
+        notice=transitions.Notice(
+            prescription.consultation.account_id,
+            "prescription.approved",
+            "处方已审核通过",
+            f"您的处方已由药师审核通过，有效期至 {prescription.valid_until.isoformat()}，"
+            "请选择到药店取药或配送到家。",
+            {"prescription_id": prescription.id},
+        ),
     )
     return prescription
 
@@ -250,26 +248,23 @@ def reject(
     prescription, _ = _held(session, account, prescription_id, now)
     if not note.strip():
         raise InvalidState("请写明退回理由")
-    transitions.move(prescription, rules.PRESCRIPTION_MOVES, PrescriptionState.rejected, "处方")
     prescription.review_reason = reason.value
     prescription.review_note = note.strip()[:300]
     prescription.reviewed_at = now
-    session.flush()
-    audit.record(
+    transitions.transition(
         session,
+        rules.PRESCRIPTION,
+        prescription,
+        PrescriptionState.rejected,
         actor_of(account),
-        "prescription.reject",
-        "prescription",
-        prescription.id,
-        {"reason": reason.value, "revision": prescription.revision},
-    )
-    notify(
-        session,
-        prescription.doctor.account_id,
-        "prescription.rejected",
-        "处方被药师退回",
-        f"处方 #{prescription.id}：{reason.label}。{prescription.review_note}",
-        {"prescription_id": prescription.id},
+        details={"reason": reason.value, "revision": prescription.revision},
+        notice=transitions.Notice(
+            prescription.doctor.account_id,
+            "prescription.rejected",
+            "处方被药师退回",
+            f"处方 #{prescription.id}：{reason.label}。{prescription.review_note}",
+            {"prescription_id": prescription.id},
+        ),
     )
     return prescription
 
@@ -351,21 +346,16 @@ def expire_due(session: Session, now: dt.datetime) -> list[int]:
         .with_for_update(skip_locked=True)
     ).all()
     for prescription in due:
-        was = transitions.move(
-            prescription, rules.PRESCRIPTION_MOVES, PrescriptionState.expired, "处方"
-        )
+        # Only a patient holding an approved one had anything to collect.
+        told = prescription.state is PrescriptionState.approved
         prescription.expired_at = now
-        audit.record(
+        transitions.transition(
             session,
+            rules.PRESCRIPTION,
+            prescription,
+            PrescriptionState.expired,
             Actor.system(),
-            "prescription.expire",
-            "prescription",
-            prescription.id,
-            {"from": was.value if was else None},
-        )
-        if was is PrescriptionState.approved:
-            notify(
-                session,
+            notice=transitions.Notice(
                 prescription.consultation.account_id,
                 "prescription.expired",
                 "处方已过期",
@@ -373,7 +363,9 @@ def expire_due(session: Session, now: dt.datetime) -> list[int]:
                 "未取的药品不能再凭此处方领取；如需继续用药，请重新发起复诊。",
                 {"prescription_id": prescription.id},
             )
-    session.flush()
+            if told
+            else None,
+        )
     return [p.id for p in due]
 
 

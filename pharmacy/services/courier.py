@@ -16,15 +16,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, outbox, transitions
+from core import outbox, providers, transitions
 from core.audit import Actor
 from core.errors import DomainError, InvalidState, NotFound
-from core.notify import notify
 from core.settings import Settings
 from identity.models import Account
 from identity.services import actor_of, practitioners
 from pharmacy import rules
-from pharmacy.dispensing import dispense
+from pharmacy.interfaces import Courier
 from pharmacy.models import (
     CourierEvent,
     Dispensing,
@@ -32,6 +31,7 @@ from pharmacy.models import (
     FulfilmentMethod,
     FulfilmentState,
 )
+from pharmacy.services.dispensing import dispense
 from prescriptions.models import Prescription
 
 CHANNEL = "courier.order"
@@ -99,8 +99,7 @@ def send_order(
         "cold_chain": False,
         "requires_confirmation_code": True,
     }
-    url = settings.courier_url.rstrip("/") + "/orders" if settings.courier_url else ""
-    outbox.post_json(url, body, idempotency_key, settings)
+    providers.find(Courier, settings).place_order(body, idempotency_key)
 
 
 def apply_event(
@@ -137,19 +136,22 @@ def apply_event(
             received_at=now,
         )
     )
-    transitions.move(fulfilment, rules.FULFILMENT_MOVES, state, "配送单")
     fulfilment.updated_at = now
-    session.flush()
-    audit.record(
-        session, COURIER, f"delivery.{status}", "prescription", fulfilment.prescription_id,
-        {"event_id": event_id},
-    )  # fmt: skip
-    notify(
+    transitions.transition(
         session,
-        fulfilment.prescription.consultation.account_id,
-        f"delivery.{status}",
-        "配送进度",
-        f"处方 #{fulfilment.prescription_id}：{message}。",
-        {"prescription_id": fulfilment.prescription_id, "state": state.value},
+        rules.FULFILMENT,
+        fulfilment,
+        state,
+        COURIER,
+        details={"event_id": event_id},
+        notice=transitions.Notice(
+            fulfilment.prescription.consultation.account_id,
+            f"delivery.{status}",
+            "配送进度",
+            f"处方 #{fulfilment.prescription_id}：{message}。",
+            {"prescription_id": fulfilment.prescription_id, "state": state.value},
+        ),
+        action=f"delivery.{status}",
+        subject=("prescription", fulfilment.prescription_id),
     )
     return fulfilment, True

@@ -22,9 +22,9 @@ from identity.models import Account, Person, Role
 from identity.services import actor_of, authenticate, create_account, practitioners
 from identity.services.patients import TooManyAttempts
 from pharmacy import id_card, rules
-from pharmacy.dispensing import check_content, dispense, find_by_code
-from pharmacy.fulfilment import ensure_dispensable, for_prescription
 from pharmacy.models import Dispensing, Fulfilment, IdentityCheck, Kiosk, Pharmacy
+from pharmacy.services.dispensing import check_content, dispense, find_by_code
+from pharmacy.services.fulfilment import ensure_dispensable, for_prescription
 from prescriptions.models import Prescription
 from prescriptions.rules import GUARDIAN_AGE
 
@@ -168,7 +168,7 @@ def check_identity(
     card_reading: str,
     patient_id_last4: str | None,
     selfie: bytes,
-    config: face.FaceConfig,
+    matcher: face.FaceMatcher,
     now: dt.datetime,
 ) -> IdentityCheck:
     """The collector's ID card (read and signed by this kiosk's reader) and a photo from the
@@ -200,9 +200,9 @@ def check_identity(
     person, role = _collector(prescription, card, patient_id_last4, now)
     distance: float | None = None
     try:
-        on_card = face.encode_card_photo(card.photo, config)
-        candidate = face.encode_photo(selfie, config, "现场照片")
-        match = face.compare(on_card, candidate, config)
+        on_card = matcher.encode_card(card.photo)
+        candidate = matcher.encode(selfie, "现场照片")
+        match = matcher.compare(on_card, candidate)
         distance, matched = match.distance, match.matched
     except face.FaceError:
         matched = False
@@ -248,8 +248,8 @@ def dispense_at_kiosk(
     max_failures: int,
     lockout_seconds: int,
 ) -> Dispensing:
-    """Exactly once: see pharmacy.dispensing. The pharmacist on duty confirms with their own
-    credentials; the collector's identity check must be fresh, from this kiosk, for this
+    """Exactly once: see pharmacy.services.dispensing. The pharmacist on duty confirms with their
+    own credentials; the collector's identity check must be fresh, from this kiosk, for this
     prescription."""
     kiosk = kiosk_for(session, account)
     pharmacist_account = authenticate(

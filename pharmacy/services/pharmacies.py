@@ -17,12 +17,12 @@ from core.notify import notify
 from identity.models import Account, Practitioner, Role
 from identity.rules import PractitionerKind
 from identity.services import practitioners
-from pharmacy import stock
 from pharmacy.models import (
     Pharmacy,
     PharmacyPharmacist,
     StockLot,
 )
+from pharmacy.services import stock
 
 
 @dataclass(frozen=True)

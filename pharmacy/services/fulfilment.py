@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session
 from core import audit, clock, transitions
 from core.audit import Actor
 from core.errors import InvalidState, NotFound
-from core.notify import notify
 from identity.models import Account
 from identity.services import actor_of
-from pharmacy import rules, stock
+from pharmacy import rules
 from pharmacy.models import (
     Fulfilment,
     FulfilmentMethod,
@@ -26,6 +25,7 @@ from pharmacy.models import (
     Pharmacy,
     Reservation,
 )
+from pharmacy.services import stock
 from prescriptions.catalogue import ControlClass
 from prescriptions.models import Prescription, PrescriptionState
 
@@ -124,31 +124,28 @@ def choose_pickup(
     until = end_of_validity(prescription)
     fulfilment = _fresh(session, prescription)
     fulfilment.method = FulfilmentMethod.pickup
-    transitions.move(fulfilment, rules.FULFILMENT_MOVES, FulfilmentState.reserved, "取药")
     fulfilment.pharmacy_id = pharmacy.id
     fulfilment.address = None
     fulfilment.reserved_until = until
     fulfilment.updated_at = now
-    session.add(fulfilment)
-    session.flush()
-    _reserve(session, fulfilment, prescription, pharmacy.id)
-    audit.record(
+    transitions.transition(
         session,
+        rules.FULFILMENT,
+        fulfilment,
+        FulfilmentState.reserved,
         actor_of(account),
-        "fulfilment.pickup",
-        "prescription",
-        prescription.id,
-        {"pharmacy_id": pharmacy.id, "until": until.isoformat()},
+        details={"pharmacy_id": pharmacy.id, "until": until.isoformat()},
+        notice=transitions.Notice(
+            account.id,
+            "fulfilment.reserved",
+            "药品已为您预留",
+            f"处方 #{prescription.id} 的药品已预留在{pharmacy.name}（{pharmacy.address}），"
+            f"请于 {prescription.valid_until.isoformat()} 前凭取药码和身份证到店自助取药。",
+            {"prescription_id": prescription.id, "pharmacy_id": pharmacy.id},
+        ),
+        subject=("prescription", prescription.id),
     )
-    notify(
-        session,
-        account.id,
-        "fulfilment.reserved",
-        "药品已为您预留",
-        f"处方 #{prescription.id} 的药品已预留在{pharmacy.name}（{pharmacy.address}），"
-        f"请于 {prescription.valid_until.isoformat()} 前凭取药码和身份证到店自助取药。",
-        {"prescription_id": prescription.id, "pharmacy_id": pharmacy.id},
-    )
+    _reserve(session, fulfilment, prescription, pharmacy.id)
     return fulfilment
 
 
@@ -193,13 +190,19 @@ def choose_delivery(
     if not candidates:
         raise NotFound("没有这家药房")
     fulfilment.method = FulfilmentMethod.delivery
-    transitions.move(fulfilment, rules.FULFILMENT_MOVES, FulfilmentState.awaiting_dispense, "取药")
     fulfilment.pharmacy_id = candidates[0].id
     fulfilment.address = address.sealed_text()
     fulfilment.reserved_until = end_of_validity(prescription)
     fulfilment.updated_at = now
-    session.add(fulfilment)
-    session.flush()
+    transitions.transition(
+        session,
+        rules.FULFILMENT,
+        fulfilment,
+        FulfilmentState.awaiting_dispense,
+        actor_of(account),
+        details={"candidates": [p.id for p in candidates]},
+        subject=("prescription", prescription.id),
+    )
     last_error: rules.OutOfStock | None = None
     for pharmacy in candidates:
         fulfilment.pharmacy_id = pharmacy.id
@@ -209,10 +212,11 @@ def choose_delivery(
         except rules.OutOfStock as exc:
             last_error = exc
             continue
+        # Which pharmacy holds the delivery: the first candidate with every item in stock.
         audit.record(
             session,
             actor_of(account),
-            "fulfilment.delivery",
+            "fulfilment.placed",
             "prescription",
             prescription.id,
             {"pharmacy_id": pharmacy.id},
@@ -231,16 +235,15 @@ def for_prescription(
 def release(session: Session, fulfilment: Fulfilment, why: str, now: dt.datetime) -> None:
     for reservation in fulfilment.reservations:
         reservation.active = False
-    transitions.move(fulfilment, rules.FULFILMENT_MOVES, FulfilmentState.released, "取药")
     fulfilment.updated_at = now
-    session.flush()
-    audit.record(
+    transitions.transition(
         session,
+        rules.FULFILMENT,
+        fulfilment,
+        FulfilmentState.released,
         Actor.system(),
-        "fulfilment.release",
-        "prescription",
-        fulfilment.prescription_id,
-        {"why": why},
+        details={"why": why},
+        subject=("prescription", fulfilment.prescription_id),
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from core.clock import day_of
 from prescriptions.medication import Medicine
 from prescriptions.models import Drug, Prescription, PrescriptionItem, PrescriptionState
-from prescriptions.reported import current
+from prescriptions.services.reported import current
 
 PENDING = (PrescriptionState.written, PrescriptionState.signed, PrescriptionState.approved)
 

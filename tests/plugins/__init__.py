@@ -1,0 +1,1 @@
+"""Domain fixtures shared by the test packages (registered in tests/conftest.py)."""
