@@ -51,6 +51,7 @@ class Stage:
 
     env: dict[str, str]
     base: str = ""
+    pid: int = 0  # gunicorn's master, for a profiler to attach to
 
 
 @contextmanager
@@ -115,7 +116,7 @@ def serving(stage: Stage, args: argparse.Namespace) -> Iterator[str]:
         base = f"http://127.0.0.1:{port}"
         try:
             wait_healthy(base, server, log)
-            stage.base = base
+            stage.base, stage.pid = base, server.pid
             yield base
         finally:
             server.terminate()

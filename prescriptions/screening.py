@@ -153,8 +153,10 @@ def installed_version() -> object:
 
 
 def install(idx: Index | None, version: object) -> None:
-    """Screen against `idx` from now on (None: the package's own formulary)."""
+    """Screen against `idx` from now on (None: the package's own formulary); what was screened
+    against the one before is forgotten."""
     _Installed.index, _Installed.version = idx, version
+    _screened_in_force.cache_clear()
 
 
 def build_index(formulary: tuple[Product, ...] | list[Product]) -> Index:
@@ -268,8 +270,20 @@ def _sounds_controlled(name: str) -> set[str]:
 
 def screen(name: str, day: dt.date, idx: Index | None = None) -> Screened:
     """What `name` is, and whether it may be prescribed online on `day` (against the
-    formulary in force, or `idx`)."""
-    idx = idx or index()
+    formulary in force, or `idx`). Against the formulary in force, an answer is remembered
+    until another formulary is installed: doctors and pharmacists screen the same few hundred
+    names all day (the answer is immutable, and a name's controls depend only on the day)."""
+    if idx is None or idx is index():
+        return _screened_in_force(name, day)
+    return _screen(name, day, idx)
+
+
+@lru_cache(maxsize=65_536)
+def _screened_in_force(name: str, day: dt.date) -> Screened:
+    return _screen(name, day, index())
+
+
+def _screen(name: str, day: dt.date, idx: Index) -> Screened:
     codes: set[str] = set()
     for key in _lookup_keys(name):
         codes |= idx.keys.get(key, frozenset())

@@ -68,11 +68,68 @@ def _redis_reachable(url: str) -> str | None:
     return None
 
 
+def _child_database(server_url: str) -> str:
+    """The URL of this process's own database mut_<pid> on the server of `server_url`,
+    created if missing; databases of children that are gone (killed on a timeout) are
+    dropped first."""
+    base, _, _ = server_url.rpartition("/")
+    admin = create_engine(
+        normalise_url(server_url),
+        isolation_level="AUTOCOMMIT",
+        connect_args={"connect_timeout": 3},
+    )
+    name = f"mut_{os.getpid()}"
+    try:
+        with admin.connect() as conn:
+            existing = list(
+                conn.execute(
+                    text("SELECT datname FROM pg_database WHERE datname ~ '^mut_[0-9]+$'")
+                ).scalars()
+            )
+            for other in existing:
+                if other != name and not _alive(int(other.removeprefix("mut_"))):
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{other}" WITH (FORCE)'))
+            if name not in existing:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return f"{base}/{name}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _drop_child_database(server_url: str, name: str) -> None:
+    admin = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 class Backend:
     def __init__(self) -> None:
         self.pg_url = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
+        self.server_url = self.pg_url
+        self.pg_error = _postgres_reachable(self.server_url)
+        # mutmut runs several pytest children at once (MUTANT_UNDER_TEST is set in them) and
+        # each rebuilds schema `public`: each child gets a database of its own, mut_<pid>.
+        self.child_database = (
+            "MUTANT_UNDER_TEST" in os.environ
+            and self.pg_error is None
+            and self.pg_url.startswith("postgresql")
+        )
+        if self.child_database:
+            self.pg_url = _child_database(self.server_url)
         self.redis_url = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS)
-        self.pg_error = _postgres_reachable(self.pg_url)
         self.redis_error = _redis_reachable(self.redis_url)
         self.sqlite_path: Path | None = None
 
@@ -109,6 +166,12 @@ def pytest_configure(config: pytest.Config) -> None:
     BACKEND = Backend()
     if REQUIRE and BACKEND.warning:
         raise pytest.UsageError(f"REQUIRE_SERVICES=1 but {BACKEND.warning}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    backend = globals().get("BACKEND")
+    if backend is not None and backend.child_database:
+        _drop_child_database(backend.server_url, backend.pg_url.rpartition("/")[2])
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -179,7 +242,7 @@ def _fresh_screening_caches() -> None:
     screening.package_index.cache_clear()
     screening._build.cache_clear()
     screening.controls_of_ingredient.cache_clear()
-    screening.install(None, None)
+    screening.install(None, None)  # and forgets what was screened
 
 
 @pytest.fixture(scope="session")
