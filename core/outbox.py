@@ -13,14 +13,14 @@ import datetime as dt
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.db import after_commit, utcnow
+from core.db import AFTER_COMMIT_KEY, after_commit, utcnow
 from core.models import OutboxMessage, OutboxStatus
 from core.redact import redact
 from core.settings import Settings
@@ -59,12 +59,25 @@ def channel(name: str) -> Sender:
 
 
 # Enqueueing the delivery task is wired by core.tasks, so that this module has no Celery import.
-_schedule_delivery: Callable[[int], None] | None = None
+_schedule_delivery: Callable[[list[int]], None] | None = None
 
 
-def set_delivery_scheduler(schedule: Callable[[int], None]) -> None:
+def set_delivery_scheduler(schedule: Callable[[list[int]], None]) -> None:
     global _schedule_delivery  # installed once by core.tasks at import
     _schedule_delivery = schedule
+
+
+@dataclass
+class _Deliveries:
+    """The messages one transaction wrote, handed to the worker in one task once it commits:
+    a visit completed tells the patient and the supervision platform with one enqueue, not one
+    per message (each enqueue is a round trip to the broker, in the request)."""
+
+    schedule: Callable[[list[int]], None]
+    message_ids: list[int] = field(default_factory=list)
+
+    def __call__(self) -> None:
+        self.schedule(self.message_ids)
 
 
 def enqueue(
@@ -86,10 +99,13 @@ def enqueue(
     )
     session.add(message)
     session.flush()
-    message_id = message.id
     if _schedule_delivery is not None:
-        schedule = _schedule_delivery
-        after_commit(session, lambda: schedule(message_id))
+        waiting = session.info.get(AFTER_COMMIT_KEY, ())
+        batch = next((c for c in waiting if isinstance(c, _Deliveries)), None)
+        if batch is None:
+            batch = _Deliveries(_schedule_delivery)
+            after_commit(session, batch)
+        batch.message_ids.append(message.id)
     return message
 
 

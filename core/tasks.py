@@ -42,7 +42,14 @@ def relay_outbox(limit: int = 100) -> int:
     return len(due)
 
 
-outbox.set_delivery_scheduler(lambda message_id: deliver_outbox_message.delay(message_id))
+@celery.task(name="core.deliver_outbox_messages")
+def deliver_outbox_messages(message_ids: list[int]) -> list[str | None]:
+    """What one commit wrote, in one task: each message delivered on its own (its own
+    transaction, its own retry), so one partner down delays nobody else's."""
+    return [deliver_outbox_message(message_id) for message_id in message_ids]
+
+
+outbox.set_delivery_scheduler(lambda message_ids: deliver_outbox_messages.delay(message_ids))
 
 
 @celery.task(name="core.seal_audit")

@@ -36,6 +36,18 @@ def test_sent_once_after_commit_with_idempotency_key(session: Session, receiver:
     assert _message(session, message.id).status is OutboxStatus.delivered
 
 
+def test_what_one_commit_wrote_goes_out_together_and_a_failure_holds_back_only_itself(
+    session: Session, receiver: Receiver
+) -> None:
+    receiver.fail_next = 1  # the first to arrive fails; the second must not wait for it
+    first = _send(session, receiver, {"referral": 10})
+    second = _send(session, receiver, {"referral": 11})
+    commit(session)
+    assert [r.body for r in receiver.received] == [{"referral": 10}, {"referral": 11}]
+    assert _message(session, first.id).status is OutboxStatus.pending  # retried later
+    assert _message(session, second.id).status is OutboxStatus.delivered
+
+
 def test_rolled_back_change_sends_nothing(session: Session, receiver: Receiver) -> None:
     nested = session.begin_nested()
     message = _send(session, receiver, {"referral": 2})
