@@ -14,6 +14,7 @@ import os
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, MetaData, create_engine, event
@@ -104,11 +105,29 @@ class Database:
         self.sessionmaker: sessionmaker[Session] = sessionmaker(
             bind=self.engine, expire_on_commit=False
         )
+        self._engines = [self.engine]
         _open_databases.add(self)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @cached_property
+    def reader(self) -> sessionmaker[Session]:
+        """Sessions for what only reads (an API GET): on PostgreSQL a pool of its own whose
+        connections are in autocommit from the start, so no BEGIN and COMMIT go to the server
+        and no isolation level is set and reset at each checkout."""
+        if self.dialect != "postgresql":
+            return self.sessionmaker
+        engine = create_engine(
+            self.engine.url,
+            isolation_level="AUTOCOMMIT",
+            pool_size=5,
+            max_overflow=10,
+            pool_recycle=1800,
+        )
+        self._engines.append(engine)
+        return sessionmaker(bind=engine, expire_on_commit=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -123,8 +142,9 @@ class Database:
         finally:
             session.close()
 
-    def dispose(self) -> None:
-        self.engine.dispose()
+    def dispose(self, close: bool = True) -> None:
+        for engine in self._engines:
+            engine.dispose(close=close)
 
 
 # A forked child (a gunicorn worker, a Celery pool process) must never use a connection its
@@ -135,7 +155,7 @@ _open_databases: weakref.WeakSet[Database] = weakref.WeakSet()
 
 def _forget_parent_connections() -> None:
     for database in list(_open_databases):
-        database.engine.dispose(close=False)
+        database.dispose(close=False)
 
 
 os.register_at_fork(after_in_child=_forget_parent_connections)

@@ -5,11 +5,19 @@ runs); a view that raises has it rolled back — unless the refusal's class keep
 (DomainError.keeps_effects: a blocked controlled drug's audit, a failed sign-in counted towards
 lock-out, a red flag's hand-off), which are committed with the error answer. Forms in the
 consoles and H5 pages do the same through web.actions.
+
+An API GET reads and never writes (HTTP's safe method): its session runs on a connection in
+autocommit, so PostgreSQL is not asked to BEGIN and COMMIT around what is only read — two of
+the four or five round trips a read made (bench/throughput.py). A GET that tries to write is
+refused before anything reaches the database (READ_ONLY: a programming error, a 500, tested).
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from core.db import Database, commit
@@ -21,11 +29,34 @@ def database() -> Database:
     return db
 
 
+READ_ONLY = "read_only"
+
+
+class WriteOnRead(RuntimeError):
+    """An API GET tried to write: it would have been committed statement by statement."""
+
+
+def _reads_only() -> bool:
+    return request.method in {"GET", "HEAD"} and request.path.startswith("/api/")
+
+
 def db_session() -> Session:
     if "db_session" not in g:
-        g.db_session = database().sessionmaker()
+        db = database()
+        opened = db.sessionmaker()
+        if _reads_only():
+            if opened.get_bind() is db.engine:  # not a test's shared connection
+                opened = db.reader()
+            opened.info[READ_ONLY] = True
+        g.db_session = opened
     session: Session = g.db_session
     return session
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes_on_read(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise WriteOnRead(f"{request.method} {request.path} tried to write")
 
 
 def commit_now() -> None:

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
-from sqlalchemy.orm import Session
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
 
+from identity.models import Institution
 from prescriptions.services.drugs import LoadReport
 from tests import factories
 from tests.helpers import bearer
+from web.session import WriteOnRead, db_session
 
 Counter = Callable[[], AbstractContextManager[list[str]]]
 READING = {"kind": "blood_pressure", "systolic": 128, "diastolic": 82, "pulse": 70}
@@ -48,3 +53,25 @@ def test_the_busiest_requests_ask_the_database_once_per_thing_they_show(
             answer = client.open(path, method=method, headers=headers, json=body)
         assert answer.status_code < 300, answer.json
         assert len(_statements(queries)) == count, (path, queries)
+
+
+@pytest.mark.postgresql
+def test_an_api_read_runs_outside_a_transaction_and_may_not_write(make_app: Any) -> None:
+    """No BEGIN and COMMIT around an API GET (it only reads); one that tries to write is
+    refused before anything reaches the database. A POST has its transaction as ever."""
+    app = make_app()
+    db = app.extensions["hospital.db"]
+    db.sessionmaker = sessionmaker(bind=db.engine, expire_on_commit=False)  # as in production
+    with app.test_request_context("/api/v1/me", method="GET"):
+        reading = db_session()
+        assert reading.connection().connection.dbapi_connection.autocommit is True
+        reading.add(Institution(code="READ-ONLY", name="不应写入"))
+        with pytest.raises(WriteOnRead):
+            reading.flush()
+        reading.rollback()
+    with app.test_request_context("/api/v1/readings", method="POST"):
+        writing = db_session()
+        assert writing.connection().connection.dbapi_connection.autocommit is False
+        writing.rollback()
+    with db.engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM institutions WHERE code = 'READ-ONLY'")) == 0
