@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
 
-from core import clock, outbox, runtime
+from core import clock, outbox, providers
 from core.models import Notification
 from core.settings import Settings
 from identity.models import WeChatFollower
 from identity.services import followers
-from wechat import client
+from wechat.interfaces import WeChat
 
 WINDOW = dt.timedelta(hours=48)
 WINDOW_CLOSED = 45015
@@ -52,9 +52,7 @@ def send(session: Session, payload: dict[str, Any], key: str, settings: Settings
         # message if they allowed one, else nothing (the in-app inbox has it).
         _send_subscribe_message(session, note, settings)
         return
-    wechat = client.client_for(
-        settings.wechat_oa_app_id, settings.wechat_oa_app_secret, settings, runtime.current().redis
-    )
+    wechat = providers.find(WeChat, settings).official_account()
     text = f"【{note.title}】{note.body}"
     when = note.created_at.astimezone(clock.CHINA).strftime("%Y-%m-%d %H:%M")
     try:
@@ -91,7 +89,7 @@ def _send_subscribe_message(session: Session, note: Notification, settings: Sett
     openid = followers.mini_program_openid(session, settings.wechat_app_id, note.account_id)
     if openid is None or not followers.has_subscription(session, note.account_id, template):
         return
-    wechat = client.mini_program(settings, runtime.current().redis)
+    wechat = providers.find(WeChat, settings).mini_program()
     when = note.created_at.astimezone(clock.CHINA).strftime("%Y-%m-%d %H:%M")
     data = {
         "thing1": {"value": note.title[:20]},

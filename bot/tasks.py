@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 
 from bot import notifications
-from core import clock, runtime
+from core import clock, providers, runtime
 from core.celery_app import celery
 from core.notify import notify
 from identity.services import followers
-from wechat import client
+from wechat.interfaces import WeChat
 
 log = logging.getLogger(__name__)
 __all__ = ["link_follower", "notifications"]
@@ -22,7 +22,7 @@ def link_follower(app_id: str, openid: str) -> bool:
     cfg = rt.settings
     if not cfg.wechat_oa_app_id or not cfg.wechat_oa_app_secret:
         return False
-    wechat = client.client_for(cfg.wechat_oa_app_id, cfg.wechat_oa_app_secret, cfg, rt.redis)
+    wechat = providers.find(WeChat, cfg).official_account()
     info = wechat.user.get(openid)
     unionid = info.get("unionid")
     if not unionid:

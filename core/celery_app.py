@@ -13,7 +13,7 @@ from core.settings import Settings
 celery = Celery("hospital")
 
 CHANNEL_PACKAGES = ("core", "followup", "pharmacy", "bot")
-PROVIDER_PACKAGES = ("identity", "followup", "pharmacy")
+PROVIDER_PACKAGES = ("identity", "followup", "pharmacy", "wechat")
 TASK_MODULES = [
     "core.tasks",
     "identity.tasks",

@@ -62,6 +62,7 @@ class Settings:
     identity_backend: str = "tencent"
     courier_backend: str = "http"
     platform_backend: str = "fhir"
+    wechat_backend: str = "wechatpy"
     # Face matching (identity.face): distance threshold, smallest face, attempts per day.
     face_match_threshold: float = 0.5
     face_min_size_px: int = 80

@@ -55,6 +55,7 @@ def test_a_process_that_only_builds_the_app_can_send_on_every_channel(tmp_path: 
         "IdentityProvider": ["tencent"],
         "HospitalPlatform": ["fhir"],
         "Courier": ["http"],
+        "WeChat": ["wechatpy"],
     }
 
 

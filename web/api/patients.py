@@ -8,7 +8,7 @@ from typing import Literal
 from flask import Blueprint, Response, jsonify, url_for
 from wechatpy.exceptions import WeChatClientException
 
-from core import clock, providers, runtime
+from core import clock, providers
 from core.crypto import mask_id_number, mask_name, mask_phone
 from identity import face, rules
 from identity.models import Account, Dependent, DependentState, IdentityCheckState, Person, Role
@@ -38,7 +38,7 @@ from web.errors import ApiProblem
 from web.openapi import body, operation
 from web.session import commit_now, db_session
 from web.settings import settings
-from wechat import client as wechat
+from wechat.interfaces import WeChat
 
 bp = Blueprint("api_patients", __name__)
 
@@ -60,7 +60,7 @@ def wechat_sign_in() -> Response:
     if not cfg.wechat_app_id or not cfg.wechat_app_secret:
         raise ApiProblem(503, "wechat_not_configured", "微信登录未配置")
     data: WeChatSignIn = body()
-    client = wechat.mini_program(cfg, runtime.current().redis)
+    client = providers.find(WeChat, cfg).mini_program()
     try:
         answer = client.wxa.code_to_session(data.code)
     except WeChatClientException as exc:

@@ -13,13 +13,13 @@ from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired
 
-from core import clock
+from core import clock, providers
 from identity import services as identity
 from identity.models import Role
 from identity.services import followers
 from web.session import commit_now, db_session
 from web.settings import settings
-from wechat import client as wechat
+from wechat.interfaces import WeChat
 
 bp = Blueprint("h5_auth", __name__, url_prefix="/h5/auth", template_folder="templates")
 STATE = "h5_oauth_state"
@@ -55,7 +55,7 @@ def wechat_start() -> Response:
         abort(404)
     state = secrets.token_urlsafe(16)
     session[STATE] = state
-    oauth = wechat.web_oauth(cfg, url_for(".wechat_return", _external=True), state)
+    oauth = providers.find(WeChat, cfg).web_oauth(url_for(".wechat_return", _external=True), state)
     return redirect(oauth.authorize_url)
 
 
@@ -67,7 +67,9 @@ def wechat_return() -> str | Response:
     if not expected or request.args.get("state") != expected or not request.args.get("code"):
         flash("微信授权已失效，请重新进入", "error")
         return redirect(url_for(".sign_in"))
-    oauth = wechat.web_oauth(cfg, url_for(".wechat_return", _external=True), expected)
+    oauth = providers.find(WeChat, cfg).web_oauth(
+        url_for(".wechat_return", _external=True), expected
+    )
     try:
         answer = oauth.fetch_access_token(request.args["code"])
     except Exception:  # WeChat refused the code or could not be reached
