@@ -33,20 +33,41 @@ MODULES: dict[str, tuple[str, ...]] = {
     "prescriptions/formulary.py": (
         "tests/prescriptions/test_formulary.py",
         "tests/prescriptions/test_formulary_attacks.py",
+        "tests/prescriptions/test_formulary_lines.py",
     ),
     "prescriptions/rules.py": (
         "tests/prescriptions/test_prescribing.py",
         "tests/prescriptions/test_prescribing_units.py",
         "tests/prescriptions/test_allergies.py",
         "tests/prescriptions/test_review.py",
+        "tests/prescriptions/test_rules_findings.py",
     ),
     "followup/triage/engine.py": (
         "tests/followup/test_triage.py",
         "tests/followup/test_triage_doors.py",
+        "tests/followup/test_triage_readings_and_thresholds.py",
     ),
     "core/signing.py": (
         "tests/identity/test_practitioners.py",
         "tests/prescriptions/test_signing.py",
+        "tests/core/test_signing_tamper.py",
+    ),
+    "core/audit.py": (
+        "tests/core/test_audit.py",
+        "tests/core/test_audit_sealing.py",
+        "tests/core/test_audit_chain_tamper.py",
+        "tests/core/test_audit_seal_scheduling.py",
+    ),
+    "core/audit_chain.py": (
+        "tests/core/test_audit.py",
+        "tests/core/test_audit_sealing.py",
+        "tests/core/test_audit_chain_tamper.py",
+    ),
+    "pharmacy/access.py": ("tests/pharmacy/test_prescription_access.py",),
+    "pharmacy/services/dispensing.py": (
+        "tests/pharmacy/test_kiosk.py",
+        "tests/pharmacy/test_counter_checks.py",
+        "tests/pharmacy/test_dispensing_record.py",
     ),
 }
 ALSO_COPY = (
