@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -124,6 +125,7 @@ class Index:
     entries: dict[str, Entry]
     controlled: dict[str, ControlledIngredient]  # ingredient name -> control
     rank: dict[str, int]  # entry code -> its place in the formulary (ties go to the first)
+    ordered: tuple[str, ...] = ()  # the keys in order, for the prefixes a search types
 
 
 def _add(keys: dict[str, set[str]], key: str, code: str) -> None:
@@ -198,7 +200,8 @@ def _build(formulary: tuple[Product, ...]) -> Index:
                         _add(keys, pinyin, code)
         _add(keys, _english_key(ingredient.english), code)
     rank = {code: place for place, code in enumerate(entries)}
-    return Index({k: frozenset(v) for k, v in keys.items()}, entries, controlled, rank)
+    frozen = {k: frozenset(v) for k, v in keys.items()}
+    return Index(frozen, entries, controlled, rank, tuple(sorted(frozen)))
 
 
 @dataclass(frozen=True)
@@ -354,9 +357,13 @@ def search(query: str, idx: Index | None = None, limit: int = 20) -> list[Produc
     idx = idx or index()
     exact = {c for c in idx.keys.get(text, frozenset()) if not c.startswith("I:")}
     codes: set[str] = set()
-    for key, found in idx.keys.items():
-        if key.startswith(text):
-            codes |= {c for c in found if not c.startswith("I:")}
+    # The keys starting with the query are one run of the ordered keys: found by bisection,
+    # not by reading every key of the formulary (5,475 for the shipped one).
+    first = bisect_left(idx.ordered, text)
+    for key in idx.ordered[first:]:
+        if not key.startswith(text):
+            break
+        codes |= {c for c in idx.keys[key] if not c.startswith("I:")}
     # What the query names exactly first (aldp: amlodipine, then combinations with it), then
     # in the formulary's order.
     ranked = sorted(codes, key=lambda c: (c not in exact, idx.rank[c]))
