@@ -94,9 +94,9 @@ def wait_healthy(base: str, server: subprocess.Popen[bytes], log: IO[bytes]) -> 
 def warm_up(base: str, token: str, path: str = "/api/v1/me", requests_each: int = 30) -> None:
     """A few untimed requests through every worker first: imports, connection pools and
     caches filled before the clock starts, as in a server that has been up a while."""
-    http = requests.Session()
     for _ in range(requests_each):
-        http.get(base + path, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        # A new connection each time, so that every worker process gets some.
+        requests.get(base + path, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
 
 @contextmanager

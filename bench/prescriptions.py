@@ -23,7 +23,7 @@ from collections.abc import Callable
 import requests
 
 from bench import harness
-from bench.consultations import practitioner_token
+from bench.consultations import RECORD, practitioner_token
 from bench.consultations import seed as seed_visits
 from bench.face_verify import _percentile
 
@@ -107,10 +107,14 @@ def main() -> None:
     args = parser.parse_args()
     screening(args.screen_seconds)
     with harness.scratch_stage(args) as stage:
-        patients, doctors, diagnosis_ids = seed_visits(stage.env, args.clients, args.clients)
+        # A patient per prescription: a second 28-day prescription of the same drug while the
+        # first is in force is refused (medication safety), as it should be.
+        patients, doctors, diagnosis_ids = seed_visits(stage.env, args.prescriptions, args.clients)
         pharmacists = seed_pharmacists(args.clients)
         with harness.serving(stage, args) as base:
             harness.warm_up(base, patients[0])
+            # Each worker builds the formulary's screening index once, before the clock.
+            harness.warm_up(base, doctors[0], "/api/v1/drugs?q=aldp")
             run(base, args, patients, doctors, pharmacists, diagnosis_ids)
 
 
@@ -122,8 +126,9 @@ def approve_one(
     pharmacist: str,
     diagnosis_id: int,
 ) -> int | None:
-    """One whole prescription through the API: visit, accept, prescribe, sign, claim (the
-    oldest waiting, which may be another client's) and approve. The approved id, if any."""
+    """One whole prescription through the API: visit, accept, prescribe, sign, the visit
+    completed with its record, claim (the oldest waiting, which may be another client's) and
+    approve. The approved id, if any."""
     visit = timed(
         http,
         "start",
@@ -149,6 +154,11 @@ def approve_one(
         {"items": ITEMS},
     )
     timed(http, "sign", "POST", f"/api/v1/prescriptions/{written['id']}/sign", doctor)
+    # The doctor answers and ends the visit with its record, so that the patient's next one
+    # may open.
+    message = {"text": "按原方案继续，处方已开"}
+    timed(http, "message", "POST", f"/api/v1/consultations/{vid}/messages", doctor, message)
+    timed(http, "complete", "POST", f"/api/v1/consultations/{vid}/complete", doctor, RECORD)
     claimed = timed(http, "claim", "POST", "/api/v1/pharmacist/claim", pharmacist)
     if not claimed.get("prescription"):
         return None
@@ -168,14 +178,13 @@ def run(
     timings = harness.Timings(base)
     timed = timings.call
     approved: list[int] = []
-    per_client = args.prescriptions // args.clients
 
     def client(i: int) -> None:
         http = requests.Session()
-        for _ in range(per_client):
+        for n in range(i, len(patients), args.clients):
             try:
                 pid = approve_one(
-                    timed, http, patients[i], doctors[i], pharmacists[i], diagnosis_ids[i]
+                    timed, http, patients[n], doctors[i], pharmacists[i], diagnosis_ids[n]
                 )
             except harness.StepFailed:
                 continue  # a refused step: not counted as approved

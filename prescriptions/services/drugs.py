@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import threading
 from collections import Counter
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -263,6 +264,9 @@ def product_of(drug: Drug) -> Product:
     )
 
 
+_INSTALLING = threading.Lock()
+
+
 def formulary_index(session: Session) -> screening.Index:
     """Screen against the formulary version in force in the database: rebuilt in this process
     when another import made a newer one; the package's own before any import."""
@@ -273,13 +277,17 @@ def formulary_index(session: Session) -> screening.Index:
     ).first()
     key = tuple(latest) if latest else None
     if key != screening.installed_version():
-        built = None
-        if latest is not None:
-            drugs = session.scalars(
-                select(Drug).where(Drug.active.is_(True)).order_by(Drug.id)
-            ).all()
-            built = screening.build_index([product_of(d) for d in drugs])
-        screening.install(built, key)
+        # One thread builds it (seconds for a full formulary); the process's other threads,
+        # arriving meanwhile, wait for that index rather than each building their own.
+        with _INSTALLING:
+            if key != screening.installed_version():
+                built = None
+                if latest is not None:
+                    drugs = session.scalars(
+                        select(Drug).where(Drug.active.is_(True)).order_by(Drug.id)
+                    ).all()
+                    built = screening.build_index([product_of(d) for d in drugs])
+                screening.install(built, key)
     return screening.index()
 
 
