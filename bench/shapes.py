@@ -77,6 +77,11 @@ def _ms(value: str) -> float:
     return number * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
+def lua_list(values: list[str]) -> str:
+    """A Lua table of strings, for wrk's scripts."""
+    return "{" + ",".join(json.dumps(v) for v in values) + "}"
+
+
 def run_wrk(base: str, script: Path, args: argparse.Namespace) -> dict[str, float]:
     done = subprocess.run(
         [
@@ -113,7 +118,7 @@ def main() -> None:
     with harness.scratch_stage(args) as stage:
         tokens, _, _ = seed(stage.env, args.patients, 1)
         script = Path(tempfile.mkdtemp()) / "patients.lua"
-        script.write_text(LUA % {"tokens": "{" + ",".join(json.dumps(t) for t in tokens) + "}"})
+        script.write_text(LUA % {"tokens": lua_list(tokens)})
         print(
             f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s, "
             f"{args.patients} patients, GET /me, /me/prescriptions, /me/readings, POST /readings"

@@ -21,7 +21,6 @@ p99 is the figure for "under 100 ms at half the peak".
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -38,7 +37,7 @@ from sqlalchemy import create_engine, text
 
 from bench import bare_app, harness
 from bench.consultations import seed
-from bench.shapes import run_wrk
+from bench.shapes import lua_list, run_wrk
 from core.db import normalise_url
 
 PROJECT_MIX = """
@@ -192,7 +191,7 @@ def main() -> None:
         _load_catalogue()
         bare_app.prepare(stage.env["DATABASE_URL"], args.rows)
         scripts = Path(tempfile.mkdtemp())
-        lua = {"patients": _lua_list(patients), "doctors": _lua_list(doctors), "delay": ""}
+        lua = {"patients": lua_list(patients), "doctors": lua_list(doctors), "delay": ""}
         project = {
             "mix": _script(scripts, "project-mix", PROJECT_MIX % {**lua, "kinds": 4}),
             "write": _script(scripts, "project-write", PROJECT_MIX % {**lua, "kinds": 1}),
@@ -284,10 +283,6 @@ def _profile(pid: int, base: str, script: Path, args: argparse.Namespace) -> Non
     report = "\n".join(f"{100 * n / total:5.1f}%  {frame}" for frame, n in top)
     (args.profile / "project-mix-top.txt").write_text(report + "\n")
     print(f"profile: {total} samples in {stacks}; the most present functions:\n{report}")
-
-
-def _lua_list(values: list[str]) -> str:
-    return "{" + ",".join(json.dumps(v) for v in values) + "}"
 
 
 def _load_catalogue() -> None:

@@ -82,7 +82,9 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, autocommit: bool = False) -> Engine:
+    """The engine of `url`; with `autocommit`, one whose connections never open a transaction
+    (for sessions that only read)."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, poolclass=NullPool)
@@ -93,6 +95,10 @@ def make_engine(url: str) -> Engine:
     # the request that meets a dead connection gets a 503 to retry (web/errors.py), SQLAlchemy
     # then discards every connection of the pool made before the outage, and connections are
     # renewed after half an hour so that none outlives a server-side idle timeout.
+    if autocommit:
+        return create_engine(
+            url, isolation_level="AUTOCOMMIT", pool_size=5, max_overflow=10, pool_recycle=1800
+        )
     return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
 
 
@@ -119,13 +125,7 @@ class Database:
         and no isolation level is set and reset at each checkout."""
         if self.dialect != "postgresql":
             return self.sessionmaker
-        engine = create_engine(
-            self.engine.url,
-            isolation_level="AUTOCOMMIT",
-            pool_size=5,
-            max_overflow=10,
-            pool_recycle=1800,
-        )
+        engine = make_engine(self.url, autocommit=True)
         self._engines.append(engine)
         return sessionmaker(bind=engine, expire_on_commit=False)
 

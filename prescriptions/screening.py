@@ -125,7 +125,7 @@ class Index:
     entries: dict[str, Entry]
     controlled: dict[str, ControlledIngredient]  # ingredient name -> control
     rank: dict[str, int]  # entry code -> its place in the formulary (ties go to the first)
-    ordered: tuple[str, ...] = ()  # the keys in order, for the prefixes a search types
+    ordered: tuple[str, ...]  # the keys in order, for the prefixes a search types
 
 
 def _add(keys: dict[str, set[str]], key: str, code: str) -> None:

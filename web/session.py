@@ -43,10 +43,11 @@ def _reads_only() -> bool:
 def db_session() -> Session:
     if "db_session" not in g:
         db = database()
-        opened = db.sessionmaker()
-        if _reads_only():
-            if opened.get_bind() is db.engine:  # not a test's shared connection
-                opened = db.reader()
+        reads = _reads_only()
+        # The reader pool only where sessions go to the engine (not a test's shared connection).
+        to_engine = db.sessionmaker.kw.get("bind") is db.engine
+        opened = (db.reader if reads and to_engine else db.sessionmaker)()
+        if reads:
             opened.info[READ_ONLY] = True
         g.db_session = opened
     session: Session = g.db_session

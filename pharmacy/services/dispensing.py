@@ -158,7 +158,7 @@ def dispense(
     for reservation in fulfilment.reservations:
         reservation.active = False
     fulfilment.updated_at = now
-    session.flush()  # the dispensing record gets its id
+    session.flush()  # the dispensing record written: the notice names its pharmacy
     transitions.transition(
         session,
         rules.FULFILMENT,
